@@ -1,0 +1,177 @@
+"""YAML reading with line numbers and duplicate-key detection, and atomic writes.
+
+PyYAML's safe_load silently keeps the last of two equal keys and forgets where
+each value stood. Both matter here: a graph file with two nodes of the same id
+must be an error, and a config error should name its line. `load_yaml` returns
+plain dicts/lists (subclasses that remember the line of each key and item) and
+the duplicate keys it saw; it raises YamlError, never a PyYAML exception.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+
+class YamlError(ValueError):
+    """Unreadable YAML; str() says where (file:line) and what."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+class LineDict(dict):
+    """A mapping that remembers the 1-based line of each key."""
+
+    key_lines: dict
+    line: int | None = None
+
+
+class LineList(list):
+    """A list that remembers the 1-based line of each item."""
+
+    item_lines: list
+    line: int | None = None
+
+
+def line_of(container, key) -> int | None:
+    """Line of a key in a LineDict or an index in a LineList; None when unknown."""
+    if isinstance(container, LineDict):
+        return container.key_lines.get(key)
+    if isinstance(container, LineList) and isinstance(key, int) and 0 <= key < len(container.item_lines):
+        return container.item_lines[key]
+    return None
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader building LineDict/LineList and recording duplicate keys."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_yaml_map(self, node):
+        data = LineDict()
+        data.key_lines = {}
+        data.line = node.start_mark.line + 1
+        yield data
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value, not a list or mapping",
+                    key_node.start_mark) from None
+            if key in data:
+                self.duplicates.append((str(key), key_node.start_mark.line + 1))
+            data[key] = self.construct_object(value_node, deep=True)
+            data.key_lines[key] = key_node.start_mark.line + 1
+
+    def construct_yaml_seq(self, node):
+        data = LineList()
+        data.line = node.start_mark.line + 1
+        data.item_lines = [item.start_mark.line + 1 for item in node.value]
+        yield data
+        data.extend(self.construct_object(item, deep=True) for item in node.value)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
+_Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
+
+MAX_BYTES = 16 * 1024 * 1024   # a graph or config is a few KB; refuse to parse huge inputs
+
+
+def load_yaml(text: str) -> tuple[object, list[tuple[str, int]]]:
+    """Parse YAML text; returns (data, [(duplicate key, line), ...]). Raises YamlError."""
+    if len(text) > MAX_BYTES:
+        raise YamlError(f"file is too large ({len(text)} bytes; a graph or config is a few KB)")
+    loader = _Loader(text)
+    try:
+        data = loader.get_single_data()
+        return data, loader.duplicates
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or exc.context or "invalid YAML"
+        raise YamlError(f"invalid YAML: {what}", line) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise YamlError("invalid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """Read a UTF-8 text file; OSError/UnicodeDecodeError become YamlError with the path."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise YamlError(f"{path}: file is too large")
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise YamlError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise YamlError(f"{path}: is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise YamlError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise YamlError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def dump_yaml(data) -> str:
+    """Readable block-style YAML in insertion order (plain dicts/lists only)."""
+    return yaml.dump(_plain(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                     default_flow_style=False, width=100)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_list(dumper, data):
+    # short lists of scalars read best inline: resolution: [512, 512]
+    flow = len(data) <= 8 and all(isinstance(v, (int, float, bool)) or v is None
+                                  or (isinstance(v, str) and len(v) <= 16) for v in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+
+
+def _plain(data):
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(v) for v in data]
+    return data
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write a file so that a crash leaves either the old file or the new one, never half.
+
+    The content goes to a temporary file in the same folder, is flushed to disk,
+    then renamed over the target (an atomic step on POSIX and Windows).
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,33 @@
+"""The pixel source: the RGB image that training changes."""
+
+from clipig_nodes.registry import (IMAGE, SOURCE, T, Enum, FilePath, NodeType, Socket, Vector)
+
+MAX_SIDE = 16384   # larger sides cannot be held by any current accelerator
+
+
+class Pixels(NodeType):
+    """The trained image: plain RGB pixels, initialised from noise or an image.
+
+    Its output feeds the transform chains of the targets (what CLIP sees) and the
+    post-processing chain (edits applied to the pixels each epoch). The resolution
+    may be an expression of time; when its value changes the image is resampled
+    with `interpolation` and the optimizer starts afresh.
+    """
+
+    name = "pixels"
+    category = SOURCE
+    outputs = (Socket("image", IMAGE, doc="The current pixels, [1,3,H,W] in [0,1]."),)
+    params = (
+        Vector("resolution", 2, [224, 224], "Image size [width, height]; may change over time.",
+               groups={T}, item="int", minimum=1, maximum=MAX_SIDE),
+        Enum("interpolation", ("nearest", "linear", "cubic"), "cubic",
+             "How the image is resampled when the resolution changes.",
+             aliases={"bilinear": "linear", "bicubic": "cubic"}),
+        Vector("init_mean", 3, [0.5, 0.5, 0.5], "Per-channel offset of the initial noise or image."),
+        Vector("init_std", 3, [0.1, 0.1, 0.1], "Per-channel factor of the initial noise or image."),
+        FilePath("init_image", None, "Start from this image (scaled by init_std, offset by "
+                                     "init_mean: use mean 0, std 1 to keep it as it is)."),
+        Vector("init_resolution", 2, None, "Make the initial noise or image at this size "
+                                           "[width, height], then resize it to the resolution.",
+               item="int", minimum=1, maximum=MAX_SIDE),
+    )
