@@ -56,11 +56,12 @@ def analyse(graph: Graph, registry=None, *, check_files: bool = False, base_dir=
     for node in graph:
         _check_node(result, registry, node, check_files, base_dir)
     _check_links(result, registry)
-    _check_inputs(result, registry)
+    useful = _reaching_a_sink(result.graph, registry)
+    _check_inputs(result, registry, useful)
     _check_cycles(result)
     _check_counts(result, registry)
     _check_chains(result, registry)
-    _check_reachability(result, registry)
+    _check_reachability(result, registry, useful)
     return result
 
 
@@ -146,7 +147,9 @@ def _check_links(result: Analysis, registry) -> None:
             result.add(reason, link.dst if link.dst in graph else link.src, link.dst_socket)
 
 
-def _check_inputs(result: Analysis, registry) -> None:
+def _check_inputs(result: Analysis, registry, useful: set[str]) -> None:
+    """Missing inputs are errors where the node matters to the run; on a side branch that
+    reaches no sink (half-built in the editor) they are only warnings."""
     graph = result.graph
     for node in graph:
         node_type = registry.get(node.type)
@@ -156,7 +159,7 @@ def _check_inputs(result: Analysis, registry) -> None:
             links = graph.links_into(node.id, socket.name)
             if socket.required and not links:
                 result.add(f"input '{socket.name}' ({socket.type}) is not connected",
-                           node.id, socket.name)
+                           node.id, socket.name, ERROR if node.id in useful else WARNING)
             if not socket.multi and len(links) > 1:
                 result.add(f"input '{socket.name}' takes one link, has {len(links)}: "
                            + ", ".join(str(l.src) for l in links), node.id, socket.name)
@@ -221,9 +224,8 @@ def _check_target_batch(result: Analysis, registry, node) -> None:
         result.warn("no features and no constraints: this target adds nothing", node.id)
 
 
-def _check_reachability(result: Analysis, registry) -> None:
-    """Warn about nodes whose output reaches no sink: they have no effect."""
-    graph = result.graph
+def _reaching_a_sink(graph: Graph, registry) -> set[str]:
+    """Nodes whose output reaches the train node or a preview (sinks included)."""
     useful = {n.id for n in graph if registry.get(n.type) and registry.get(n.type).category == SINK}
     frontier = list(useful)
     while frontier:
@@ -232,6 +234,12 @@ def _check_reachability(result: Analysis, registry) -> None:
             if link.src not in useful:
                 useful.add(link.src)
                 frontier.append(link.src)
+    return useful
+
+
+def _check_reachability(result: Analysis, registry, useful: set[str]) -> None:
+    """Warn about nodes whose output reaches no sink: they have no effect."""
+    graph = result.graph
     for node in graph:
         node_type = registry.get(node.type)
         if node.id in useful or node.id in result.broken or node_type is None:
