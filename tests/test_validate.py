@@ -49,6 +49,7 @@ def test_socket_errors(registry):
     g.add_node("text_feature", "t2", params={"text": "x"})
     g.connect("t2", "feature", "target", "image")
     g.add_node("target", "lonely")
+    g.connect("lonely", "target", "train", "targets")
     problems = messages(validate(g, registry))
     assert ("target", "image", "FEATURE cannot feed IMAGE (t2.feature -> target.image)") in problems
     assert ("target", "image", "input 'image' takes one link, has 2: pixels, t2") in problems

@@ -372,10 +372,14 @@ def _plain(value, path, check, budget, container, key, depth):
             else:
                 out[k] = _plain(v, f"{path}.{k}", check, budget, value, k, depth + 1)
         return out
-    hint = " (quote it to keep it as text)" if type(value).__name__ in ("date", "datetime") else ""
-    _report(check, f"a {type(value).__name__} is not allowed here: values are numbers, text, "
-                   f"true/false, null, lists and mappings{hint}", path, container, key)
+    what = _FOREIGN.get(type(value).__name__, f"a {type(value).__name__} value")
+    _report(check, f"{what} is not allowed here: values are numbers, text, true/false, null, "
+                   "lists and mappings", path, container, key)
     return None
+
+
+_FOREIGN = {"date": "a date (quote it to keep it as text)", "datetime": "a date (quote it to keep it as text)",
+            "bytes": "binary data", "set": "a set", "tuple": "an ordered pair list (!!omap, !!pairs)"}
 
 
 def _report(check, message, path, container, key):
