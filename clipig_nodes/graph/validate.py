@@ -175,9 +175,9 @@ def _check_cycles(result: Analysis) -> None:
     for component in sorted(nx.strongly_connected_components(digraph), key=sorted):
         if len(component) < 2:
             continue
-        cycle = nx.find_cycle(digraph.subgraph(component))
-        names = [edge[0] for edge in cycle] + [cycle[0][0]]
         first = sorted(component)[0]
+        cycle = nx.find_cycle(digraph.subgraph(component), source=first)
+        names = [edge[0] for edge in cycle] + [cycle[0][0]]
         result.add("cycle: " + " -> ".join(names), first)
         result.broken.update(component)
 
