@@ -91,8 +91,9 @@ def load_yaml(text: str) -> tuple[object, list[tuple[str, int]]]:
     """Parse YAML text; returns (data, [(duplicate key, line), ...]). Raises YamlError."""
     if len(text) > MAX_BYTES:
         raise YamlError(f"file is too large ({len(text)} bytes; a graph or config is a few KB)")
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)
         data = loader.get_single_data()
         return data, loader.duplicates
     except yaml.MarkedYAMLError as exc:
@@ -101,11 +102,16 @@ def load_yaml(text: str) -> tuple[object, list[tuple[str, int]]]:
         what = exc.problem or exc.context or "invalid YAML"
         raise YamlError(f"invalid YAML: {what}", line) from None
     except yaml.YAMLError as exc:
-        raise YamlError(f"invalid YAML: {exc}") from None
+        raise YamlError(f"invalid YAML: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise YamlError("invalid YAML: nested too deeply") from None
+    except Exception as exc:
+        # PyYAML's constructors raise plain ValueError/KeyError/... on values such as
+        # `2001-13-45` or `!!int x`; the promise is one clear error, never a traceback.
+        raise YamlError(f"invalid YAML value: {type(exc).__name__}: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def read_text(path: str | os.PathLike) -> str:
@@ -142,7 +148,16 @@ def _represent_list(dumper, data):
     return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 
+def _represent_str(dumper, data):
+    # PyYAML writes some line-break characters (NEL, LS, PS) unquoted inside single
+    # quotes, where YAML reads them back as spaces: double quotes keep them exact.
+    if any(c in data for c in "\x85\u2028\u2029"):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+    return dumper.represent_str(data)
+
+
 _Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(str, _represent_str)
 
 
 def _plain(data):
@@ -151,6 +166,12 @@ def _plain(data):
     if isinstance(data, (list, tuple)):
         return [_plain(v) for v in data]
     return data
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
@@ -164,6 +185,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; give the usual file mode
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
             f.flush()

@@ -13,6 +13,9 @@ _LAZY = {
     "compile_graph": ".compile", "Program": ".compile",
     "load_graph": ".fileformat", "save_graph": ".fileformat", "loads_graph": ".fileformat",
     "dumps_graph": ".fileformat", "detect_kind": ".fileformat",
+    "graph_from_dict": ".fileformat", "graph_to_dict": ".fileformat",
+    "is_graph_document": ".fileformat",
+    "read_png_graph": ".pngmeta", "save_png": ".pngmeta",
     "link_problem": ".connect", "auto_layout": ".layout",
 }
 

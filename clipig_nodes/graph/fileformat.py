@@ -29,7 +29,7 @@ import reprlib
 from pathlib import Path
 
 from ..problems import Problem, ProblemsError
-from ..yamlio import MAX_BYTES, YamlError, dump_yaml, line_of, load_yaml, read_text, write_atomic
+from ..yamlio import MAX_BYTES, LineDict, YamlError, dump_yaml, line_of, load_yaml, read_text, write_atomic
 from .migrations import VERSION, migrate
 from .model import ID_PATTERN, Graph, GraphError, Link, check_id
 
@@ -173,8 +173,9 @@ def _parse(text: str, source):
         return load_yaml(text)
     except YamlError as exc:
         raise ProblemsError([Problem(str(exc), source=source, line=exc.line)], "cannot load") from None
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        # PyYAML constructors raise plain errors for values like `2001-13-45` or `!!int x`
+    except Exception as exc:   # noqa: BLE001 - user input must end as a problem, never a traceback
+        # PyYAML raises plain ValueError/KeyError/AttributeError for values like `2001-13-45`,
+        # `!!int x` or `!!bool maybe`, and ReaderError for control characters outside load_yaml's try
         raise ProblemsError([Problem(f"invalid YAML: {exc}", source=source)], "cannot load") from None
 
 
@@ -187,18 +188,25 @@ def _duplicate_problems(data, duplicates, source) -> list[Problem]:
     """A duplicate key means a value was silently dropped: always an error. Under
     `nodes` it is two nodes with one id, the mistake worth naming as such."""
     nodes = data.get("nodes") if isinstance(data, dict) else None
-    node_lines = set(getattr(nodes, "key_lines", {}).items()) if isinstance(nodes, dict) else set()
     problems = []
     for key, line in duplicates:
-        in_nodes = isinstance(nodes, dict) and any(str(k) == key and (l or 0) >= line and (nodes.line or 0) <= line
-                                                   for k, l in node_lines)
-        if in_nodes:
+        if _is_node_id(nodes, key, line):
             problems.append(Problem(f"duplicate node id '{key}': every node needs its own id",
                                     path=f"nodes.{key}", source=source, line=line))
         else:
             problems.append(Problem(f"duplicate key '{key}': the earlier value would be lost",
                                     source=source, line=line))
     return problems
+
+
+def _is_node_id(nodes, key: str, line: int) -> bool:
+    """Whether the duplicate `key` seen at `line` is in the `nodes` mapping: yamlio
+    keeps the line of the last occurrence, so it lies between the mapping's start
+    and that line."""
+    if not isinstance(nodes, LineDict):
+        return False
+    return any(str(k) == key and (nodes.line or 0) <= line <= last
+               for k, last in nodes.key_lines.items())
 
 
 class _Checker:
@@ -209,13 +217,13 @@ class _Checker:
         self.problems: list[Problem] = []
         self.budget = [MAX_VALUES]
 
-    def add(self, message, path, container=None, key=None, node=None):
+    def add(self, message, path, container=None, key=None):
         line = line_of(container, key) if container is not None else None
         if line is None and path in self.lines:
             line = self.lines[path]
         if line is None and container is not None:
             line = getattr(container, "line", None)
-        self.problems.append(Problem(message, node=node, path=path, source=self.source, line=line))
+        self.problems.append(Problem(message, path=path, source=self.source, line=line))
 
 
 def _build(data, source, lines) -> tuple[Graph, list[Problem]]:
@@ -228,7 +236,8 @@ def _build(data, source, lines) -> tuple[Graph, list[Problem]]:
 
     for key in data:
         if key not in TOP_KEYS:
-            check.add(f"unknown key '{key}' (a graph file has {', '.join(TOP_KEYS)})", str(key), data, key)
+            check.add(f"unknown key {_short(key)} (a graph file has {', '.join(TOP_KEYS)})",
+                      str(key), data, key)
     if "format" not in data:
         check.add(f"no 'format: {FORMAT}': is this a graph file?", "format", data)
     elif data["format"] != FORMAT:
@@ -236,8 +245,9 @@ def _build(data, source, lines) -> tuple[Graph, list[Problem]]:
     try:
         data = migrate(data, source)
     except ProblemsError as exc:
+        known = check.lines
         return graph, check.problems + [
-            dataclasses.replace(p, line=check.lines[p.path]) if p.line is None and p.path in check.lines else p
+            dataclasses.replace(p, line=known[p.path]) if p.line is None and p.path in known else p
             for p in exc.problems]
 
     description = data.get("description")
@@ -259,7 +269,8 @@ def _build(data, source, lines) -> tuple[Graph, list[Problem]]:
     if links is None:
         links = []
     elif not isinstance(links, list):
-        check.add(f"links is a list of 'node.output -> node.input', got {_kind(links)}", "links", data, "links")
+        check.add(f"links is a list of 'node.output -> node.input', got {_kind(links)}",
+                  "links", data, "links")
         links = []
     for i, text in enumerate(links):
         _add_link(graph, check, links, i, text, nodes)
@@ -281,7 +292,8 @@ def _add_node(graph, check, nodes, node_id, node) -> None:
         return
     for key in node:
         if key not in NODE_KEYS:
-            check.add(f"unknown key '{key}' (a node has {', '.join(NODE_KEYS)})", f"{path}.{key}", node, key)
+            check.add(f"unknown key {_short(key)} (a node has {', '.join(NODE_KEYS)})",
+                      f"{path}.{key}", node, key)
             ok = False
     type_name = node.get("type")
     if not isinstance(type_name, str) or not type_name.strip():
@@ -297,7 +309,8 @@ def _add_node(graph, check, nodes, node_id, node) -> None:
     if params is None:
         params = {}
     elif not isinstance(params, dict):
-        check.add(f"params is a mapping of name -> value, got {_kind(params)}", f"{path}.params", node, "params")
+        check.add(f"params is a mapping of name -> value, got {_kind(params)}",
+                  f"{path}.params", node, "params")
         ok = False
         params = {}
     n = len(check.problems)
@@ -378,7 +391,8 @@ def _plain(value, path, check, budget, container, key, depth):
     return None
 
 
-_FOREIGN = {"date": "a date (quote it to keep it as text)", "datetime": "a date (quote it to keep it as text)",
+_DATE = "a date (quote it to keep it as text)"
+_FOREIGN = {"date": _DATE, "datetime": _DATE,
             "bytes": "binary data", "set": "a set", "tuple": "an ordered pair list (!!omap, !!pairs)"}
 
 

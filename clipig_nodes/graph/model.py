@@ -24,7 +24,7 @@ class GraphError(ValueError):
 
 
 def check_id(node_id: str) -> str:
-    if not isinstance(node_id, str) or not ID_PATTERN.match(node_id):
+    if not isinstance(node_id, str) or not ID_PATTERN.fullmatch(node_id):
         raise GraphError(f"'{node_id}' is not a valid node id: use letters, digits, _ and -, "
                          "starting with a letter or _")
     return node_id
@@ -35,7 +35,7 @@ def slug(text: str, fallback: str = "node") -> str:
     s = re.sub(r"[^A-Za-z0-9_-]+", "_", str(text).strip()).strip("_-").lower()
     if not s:
         return fallback
-    return s if ID_PATTERN.match(s) else f"{fallback}_{s}"
+    return s if ID_PATTERN.fullmatch(s) else f"{fallback}_{s}"
 
 
 @dataclass

@@ -99,7 +99,8 @@ def save_png(image, path, graph: Graph, extra: dict[str, str] | None = None, *,
     image.save(buffer, format="PNG", pnginfo=info)
 
     if os.path.lexists(path):
-        reserved = overwrite_reserved and path.is_file() and not path.is_symlink() and path.stat().st_size == 0
+        reserved = (overwrite_reserved and path.is_file() and not path.is_symlink()
+                    and path.stat().st_size == 0)
         if not reserved:
             raise FileExistsError(f"{path}: exists; an image is never overwritten")
     write_atomic(path, buffer.getvalue())

@@ -1,0 +1,156 @@
+"""The command line as a user runs it: subprocesses, exit codes, files on disk."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from clipig_nodes.graph.fileformat import load_graph, save_graph
+
+from .graph_builders import strawberries
+
+ROOT = Path(__file__).resolve().parent.parent
+STRAWBERRIES = Path("/work/shared/examples/strawberries.yaml")
+STRAWBERRIES_YAML = """\
+resolution: 512 512
+epochs: 250
+learnrate: 2.
+learnrate_scale: 1. - .95 * t5
+init:
+  mean: .4
+  std: 0.05
+targets:
+  - name: random sampler
+    batch_size: 5
+    transforms:
+      - random_shift: -1 1
+      - random_rotate:
+          degree: -10 10
+          center: 0 1
+      - random_scale: 0.5 1.
+      - center_crop: 224
+    constraints:
+      - blur:
+          kernel_size: 5
+    select: all
+    features:
+      - text: strawberries lying on the grass
+"""
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd or ROOT, timeout=60)
+
+
+def test_no_command_prints_help():
+    out = cli()
+    assert out.returncode == 0 and "validate" in out.stdout and "convert" in out.stdout
+
+
+def test_validate_graph_file(tmp_path):
+    path = tmp_path / "s.graph.yaml"
+    save_graph(strawberries(), path)
+    out = cli("validate", path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{path}: ok"
+
+
+def test_validate_reports_every_problem_and_fails(tmp_path):
+    g = strawberries()
+    g.set_param("train", "epochs", -3)
+    g.set_param("random_sampler", "select", "first")
+    g.set_param("pixels", "init_image", "missing.png")
+    path = tmp_path / "bad.graph.yaml"
+    save_graph(g, path)
+    out = cli("validate", path)
+    assert out.returncode == 1
+    assert "node 'train' param 'epochs': -3 is out of range: must be >= 0" in out.stderr
+    assert "node 'random_sampler' param 'select': unknown choice 'first'" in out.stderr
+    assert f"node 'pixels' param 'init_image': file not found: {tmp_path / 'missing.png'}" in out.stderr
+    assert f"{path}: invalid (3 errors)" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert cli("validate", "--no-files", path).stderr.count("error") >= 1
+
+
+def test_validate_malformed_and_missing_files(tmp_path):
+    broken = tmp_path / "broken.graph.yaml"
+    broken.write_text("format: clipig-nodes-graph\nversion: 2\nnodes: [1, 2\n")
+    missing = tmp_path / "nope.yaml"
+    out = cli("validate", broken, missing)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    assert f"{broken}:4: invalid YAML" in out.stderr
+    assert f"{missing}: no such file" in out.stderr
+
+
+def test_validate_legacy_and_convert_round_trip(tmp_path):
+    legacy = tmp_path / "strawberries.yaml"
+    legacy.write_text(STRAWBERRIES_YAML)
+    assert cli("validate", legacy).returncode == 0
+    graph_path = tmp_path / "strawberries.graph.yaml"
+    out = cli("convert", legacy, graph_path)
+    assert out.returncode == 0, out.stderr
+    graph = load_graph(graph_path)
+    assert graph.nodes["random_sampler"].params["batch_size"] == 5
+    back = tmp_path / "back.yaml"
+    out = cli("convert", graph_path, back)
+    assert out.returncode == 0, out.stderr
+    data = yaml.safe_load(back.read_text())
+    assert data["epochs"] == 250 and data["targets"][0]["batch_size"] == 5
+    assert data["targets"][0]["features"] == [{"text": "strawberries lying on the grass"}]
+    # convert refuses to overwrite, and says so
+    before = back.read_bytes()
+    out = cli("convert", graph_path, back)
+    assert out.returncode == 1 and "already exists" in out.stderr
+    assert back.read_bytes() == before
+    assert cli("convert", "--force", graph_path, back).returncode == 0
+
+
+def test_convert_to_stdout_and_explicit_format(tmp_path):
+    legacy = tmp_path / "s.yaml"
+    legacy.write_text(STRAWBERRIES_YAML)
+    out = cli("convert", "--to", "graph", legacy, "-")
+    assert out.returncode == 0
+    data = yaml.safe_load(out.stdout)
+    assert data["format"] == "clipig-nodes-graph" and "random_sampler" in data["nodes"]
+
+
+def test_convert_bad_legacy_writes_nothing(tmp_path):
+    legacy = tmp_path / "bad.yaml"
+    legacy.write_text("learnrate: 0.01 * sim\ntargets:\n  - features: [{text: a cat}]\n"
+                      "    transforms:\n      - noise: {std: 0.1}\n")
+    out_path = tmp_path / "bad.graph.yaml"
+    out = cli("convert", legacy, out_path)
+    assert out.returncode == 1
+    assert not out_path.exists()
+    assert "learnrate" in out.stderr and "targets[0].transforms[0].noise" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_nodes_catalog():
+    out = cli("nodes")
+    assert out.returncode == 0
+    assert "random_rotate  [random]" in out.stdout
+    assert "center_crop  [changes resolution]" in out.stdout
+    data = json.loads(cli("nodes", "--json").stdout)
+    assert len(data) == 41
+    by_name = {d["name"]: d for d in data}
+    assert by_name["noise"]["params"][0]["expression_groups"] == ["learnrate", "resolution", "time"]
+    assert by_name["blur_constraint"]["legacy_name"] == "blur"
+    out = cli("nodes", "blurr")
+    assert out.returncode == 1 and "did you mean 'blur'" in out.stderr
+
+
+def test_light_commands_do_not_import_torch(tmp_path):
+    path = tmp_path / "s.graph.yaml"
+    save_graph(strawberries(), path)
+    code = ("import sys; from clipig_nodes.cli import main\n"
+            f"rc = main(['validate', {str(path)!r}]) + main(['nodes', '--json'])"
+            f" + main(['convert', {str(path)!r}, {str(tmp_path / 'x.yaml')!r}])\n"
+            "sys.stdout = sys.__stdout__\n"
+            "print('RESULT', rc, [m for m in ('torch', 'dearpygui') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip().splitlines()[-1] == "RESULT 0 []", out.stderr
