@@ -48,6 +48,21 @@ class EpochContext:
                 "lr": self.lr, "lrs": self.lrs, "sim": 0.0}
 
 
+def _cast(type_name: str, name: str, value: Any) -> Any:
+    """Expression results take the declared element type (int params truncate, as CLIPig)."""
+    from ..registry import default_registry
+
+    node_type = default_registry().get(type_name)
+    param = node_type.param(name) if node_type else None
+    if param is None or value is None:
+        return value
+    kind = param.item if param.kind == "vector" else param.kind
+    convert = {"int": int, "float": float}.get(kind)
+    if convert is None:
+        return value
+    return [convert(v) for v in value] if isinstance(value, list) else convert(value)
+
+
 def needs_tensor_evaluation(expr: Expression) -> bool:
     """Per-sample values: random draws, or the similarity of each sample."""
     return expr.uses_random or "sim" in expr.variables
@@ -72,7 +87,8 @@ class StageParams:
     def value(self, name: str) -> Any:
         """One value for the whole call (expressions evaluated once, with the epoch's context)."""
         if name not in self._values:
-            self._values[name] = self._evaluate_host(self.stage.params[name])
+            value = self._evaluate_host(self.stage.params[name])
+            self._values[name] = _cast(self.stage.type, name, value)
         return self._values[name]
 
     def _evaluate_host(self, raw: Any) -> Any:

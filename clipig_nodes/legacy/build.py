@@ -1,4 +1,4 @@
-"""Building the graph of one (merged) legacy config, section by section.
+"""Building the graph of one (merged) legacy config: the Builder and the top level.
 
 Shape: one `pixels` and one `train` node; per target a `target` node fed by its
 transform chain (`pixels.image -> t1 -> t2 -> target.image`), its features and
@@ -7,7 +7,8 @@ chain `pixels.image -> p1 -> ... -> train.postproc`.
 
 Every node remembers the key path it came from (`node_loc`, `param_loc`), so
 that checks and graph validation can point into the file. Problems never stop
-the walk: everything wrong is reported in one pass.
+the walk: everything wrong is reported in one pass. Targets and postproc
+entries are built by sections.py.
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..graph.model import Graph, Node, slug
+from ..graph.model import Graph, Node
 from ..nodebase import ACTIVE, END, START
-from ..values import ValueProblem, parse_value, split_list
+from ..values import ValueProblem, parse_value
+from . import sections
 from .convert import convert, convert_time, is_default
-from .schema import (CLI_ONLY, CONSTRAINT_LOSSES, FEATURE_KEYS, FEATURE_PARAMS, HIDDEN_IDENTITY,
-                     IMAGE_FEATURE, INIT, INIT_IGNORED, LEGACY_INTERPOLATIONS, LEGACY_OPTIMIZERS,
-                     LIST_KEYS, PAD_MODES, PIXELS, POSTPROC_ENTRY, SCHEDULE, SELECT_CHOICES, TARGET,
-                     TARGET_KEYS, TARGET_LISTS, TEXT_FEATURE, TOP_KEYS, TOP_LEVEL, TRAIN,
-                     constraint_params, constraint_types, own_params, postproc_rank,
+from .schema import (CLI_ONLY, INIT, INIT_IGNORED, LEGACY_INTERPOLATIONS, LEGACY_OPTIMIZERS,
+                     LIST_KEYS, PIXELS, SCHEDULE, TOP_KEYS, TOP_LEVEL, TRAIN, constraint_types,
                      transform_types)
 from .where import Loc, Report, describe, show, unknown
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 def target(b: Builder, entry, loc: Loc) -> None:
     if not isinstance(entry, dict):
         b.report.error(loc, "a target is a mapping (- name: ..., features: [...]), got "
-                               f"{describe(entry)}")
+                            f"{describe(entry)}")
         return
     name = entry.get("name")
     base = slug(name, "target") if isinstance(name, (str, int, float)) \
@@ -39,28 +39,27 @@ def target(b: Builder, entry, loc: Loc) -> None:
                 b.value(node, key, raw, key_loc)
             else:
                 b.report.error(key_loc, f"`select` must be all/best/worst/mix, got "
-                                           f"`{show(raw)}`", node.id, key)
+                                        f"`{show(raw)}`", node.id, key)
         elif key == "feature_scale":
             feature_scale(b, node, raw, key_loc)
         else:
             b.value(node, key, raw, key_loc)
     b.apply(node, b.schedule(entry, loc, node_id=node.id))
     chain = []
-    for index, item in sublist(b, entry, "transforms", loc):
-        chain += transform_entry(b, item, loc.child(entry, "transforms").child(
-            entry["transforms"], index))
+    for item, item_loc in sublist(b, entry, "transforms", loc):
+        chain += transform_entry(b, item, item_loc)
     previous = b.pixels.id
     for transform in chain:
         b.link(previous, "image", transform.id, "image")
         previous = transform.id
     b.link(previous, "image", node.id, "image")
     b.chains[node.id] = [t.id for t in chain]
-    for index, item in sublist(b, entry, "features", loc):
-        feature(b, node, item, loc.child(entry, "features").child(entry["features"], index))
-    for index, item in sublist(b, entry, "constraints", loc):
-        constraint_entry(b, node, item, loc.child(entry, "constraints").child(
-            entry["constraints"], index))
+    for item, item_loc in sublist(b, entry, "features", loc):
+        feature(b, node, item, item_loc)
+    for item, item_loc in sublist(b, entry, "constraints", loc):
+        constraint_entry(b, node, item, item_loc)
     b.link(node.id, "target", b.train.id, "targets")
+
 
 def feature_scale(b: Builder, node: Node, raw, loc: Loc) -> None:
     if raw is None:
@@ -72,18 +71,22 @@ def feature_scale(b: Builder, node: Node, raw, loc: Loc) -> None:
         return
     if text != "fair":
         b.report.warn(loc, f"feature_scale `{text}`: CLIPig treats anything but `equal` "
-                              "as `fair`; imported as fair", node.id, "feature_scale")
+                           "as `fair`; imported as fair", node.id, "feature_scale")
     b.value(node, "feature_scale", "fair", loc)
 
-def sublist(b: Builder, entry: dict, key: str, loc: Loc):
+
+def sublist(b: Builder, entry: dict, key: str, loc: Loc) -> list[tuple]:
+    """[(item, its location), ...] of a target's list; a non-list is an error."""
     items = entry.get(key)
     if items is None:
         return []
     if not isinstance(items, list):
         b.report.error(loc.child(entry, key), f"`{key}` must be a list (each entry starts "
-                                                 f"with `- `), got {describe(items)}")
+                                              f"with `- `), got {describe(items)}")
         return []
-    return list(enumerate(items))
+    list_loc = loc.child(entry, key)
+    return [(item, list_loc.child(items, index)) for index, item in enumerate(items)]
+
 
 # --- transforms ------------------------------------------------------------------------------
 
@@ -91,7 +94,7 @@ def transform_entry(b: Builder, entry, loc: Loc) -> list[Node]:
     """One `- name: value` entry of a target's transforms: a node per key, in YAML order."""
     if not isinstance(entry, dict):
         b.report.error(loc, f"a transform entry is a mapping such as `- noise: 0.1`, got "
-                               f"{describe(entry)}")
+                            f"{describe(entry)}")
         return []
     nodes = []
     for key, value in entry.items():
@@ -104,6 +107,7 @@ def transform_entry(b: Builder, entry, loc: Loc) -> list[Node]:
             if node is not None:
                 nodes.append(node)
     return nodes
+
 
 def transform(b: Builder, node_type, value, loc: Loc, postproc: bool) -> Node | None:
     """A transform node from `name: value`; None when it is left out."""
@@ -123,13 +127,13 @@ def transform(b: Builder, node_type, value, loc: Loc, postproc: bool) -> Node | 
             node_type.legacy_value).default)
         if ok and postproc and _is_zero(stored):
             b.report.warn(loc, f"`{name}: {show(value)}`: CLIPig skips a postproc transform "
-                                  "whose value is zero; left out")
+                               "whose value is zero; left out")
             b.drop(node)
             return None
     else:
         if value is None:
             b.report.error(loc, f"`{name}` has no value: write `{name}: {{}}` for the "
-                                   "defaults")
+                                "defaults")
             return None
         node = b.new_node(node_type.name, loc)
         if not multi_params(b, node, node_type, value, loc):
@@ -137,6 +141,7 @@ def transform(b: Builder, node_type, value, loc: Loc, postproc: bool) -> Node | 
             return None
     b.finish(node, loc)
     return node
+
 
 def multi_params(b: Builder, node: Node, node_type, value, loc: Loc) -> bool:
     """Sub-params of a multi-param transform, as a mapping or CLIPig's README short form
@@ -158,40 +163,40 @@ def multi_params(b: Builder, node: Node, node_type, value, loc: Loc) -> bool:
         items = split_list(value)
         if len(items) > len(names):
             b.report.error(loc, f"`{name}` takes at most {len(names)} values in the short "
-                                   f"form ({', '.join(names)}), got {len(items)}; or write a "
-                                   f"mapping: `{name}: {{{names[0]}: ...}}`")
+                                f"form ({', '.join(names)}), got {len(items)}; or write a "
+                                f"mapping: `{name}: {{{names[0]}: ...}}`")
             return True
         pairs = [(p, item, loc) for p, item in zip(names, items)]
     keep = True
     for key, raw, key_loc in pairs:
         if name == "pad" and key == "mode" and not (isinstance(raw, str) and raw in PAD_MODES):
             b.report.warn(key_loc, f"pad mode `{show(raw)}` is not fill, edge or wrap: "
-                                      "CLIPig's pad then does nothing; the pad transform is "
-                                      "left out")
+                                   "CLIPig's pad then does nothing; the pad transform is "
+                                   "left out")
             keep = False
         else:
             b.value(node, key, raw, key_loc)
     return keep
+
 
 # --- features and constraints ----------------------------------------------------------------
 
 def feature(b: Builder, target: Node, entry, loc: Loc) -> None:
     if not isinstance(entry, dict):
         b.report.error(loc, "a feature is a mapping such as `- text: a cat`, got "
-                               f"{describe(entry)}")
+                            f"{describe(entry)}")
         return
     for key in entry:
         if key not in FEATURE_KEYS:
             hint = " (CLIPig features have no `active`; leave the feature out)" \
                 if key == "active" else ""
             b.report.error(loc.child(entry, key), unknown("feature key", key, FEATURE_KEYS,
-                                                             hint))
+                                                          hint))
     given = {}
-    for key, type_name in (("text", TEXT_FEATURE), ("image", IMAGE_FEATURE)):
+    for key in ("text", "image"):
         raw = entry.get(key)
         if raw is None:
             continue
-        param = b.registry[type_name].param(key)
         if isinstance(raw, (dict, list)):
             b.report.error(loc.child(entry, key), f"expected text, got {describe(raw)}")
             given[key] = None
@@ -199,7 +204,7 @@ def feature(b: Builder, target: Node, entry, loc: Loc) -> None:
             given[key] = raw
     if "text" in given and "image" in given:
         b.report.warn(loc.child(entry, "image"), "a feature with both text and image: "
-                                                    "CLIPig uses the text; the image is ignored")
+                                                 "CLIPig uses the text; the image is ignored")
     key = "text" if "text" in given else "image" if "image" in given else None
     if key is None:
         b.report.error(loc, "a feature needs `text` or `image`")
@@ -214,9 +219,9 @@ def feature(b: Builder, target: Node, entry, loc: Loc) -> None:
             if b.value(node, name, entry[name], key_loc) and name == "scale" and \
                     isinstance(node.params.get("scale"), str):
                 b.report.warn(key_loc, "an expression in `scale`: CLIPig raises TypeError "
-                                          "on the first target of every epoch (no similarity "
-                                          "yet); only constants are safe there", node.id,
-                                 "scale")
+                                       "on the first target of every epoch (no similarity "
+                                       "yet); only constants are safe there", node.id,
+                              "scale")
     schedule = b.schedule(entry, loc, ("start", "end"), node_id=node.id)
     if "active" in schedule:
         b.drop(node)
@@ -225,11 +230,12 @@ def feature(b: Builder, target: Node, entry, loc: Loc) -> None:
     b.finish(node, loc)
     b.link(node.id, "feature", target.id, "features")
 
+
 def constraint_entry(b: Builder, target: Node, entry, loc: Loc) -> None:
     """`- name: {params}`; several names in one entry give several nodes, in key order."""
     if not isinstance(entry, dict):
         b.report.error(loc, "a constraint entry is a mapping such as `- blur: "
-                               f"{{kernel_size: 5}}`, got {describe(entry)}")
+                            f"{{kernel_size: 5}}`, got {describe(entry)}")
         return
     for name, value in entry.items():
         key_loc = loc.child(entry, name)
@@ -263,14 +269,16 @@ def constraint_entry(b: Builder, target: Node, entry, loc: Loc) -> None:
         b.finish(node, key_loc)
         b.link(node.id, "constraint", target.id, "constraints")
 
+
 def constraint_loss(b: Builder, node: Node, raw, loc: Loc) -> None:
     if isinstance(raw, str) and raw not in CONSTRAINT_LOSSES and \
             raw.strip().lower() in CONSTRAINT_LOSSES:
         b.report.warn(loc, f"constraint loss `{raw}`: CLIPig is case-sensitive here and "
-                              f"fails at run time; imported as {raw.strip().lower()}",
-                         node.id, "loss")
+                           f"fails at run time; imported as {raw.strip().lower()}",
+                      node.id, "loss")
         raw = raw.strip().lower()
     b.value(node, "loss", raw, loc)
+
 
 # --- postproc --------------------------------------------------------------------------------
 
@@ -279,14 +287,14 @@ def postproc_entry(b: Builder, entry, loc: Loc) -> list[Node]:
     entry's active/start/end."""
     if not isinstance(entry, dict):
         b.report.error(loc, "a postproc entry is a mapping such as `- blur: {}`, got "
-                               f"{describe(entry)}")
+                            f"{describe(entry)}")
         return []
     schedule = b.schedule(entry, loc)
     active = schedule.get("active")
     if active is not None and active[0] is False and active[1].path.endswith(".active"):
         b.report.warn(active[1], "`active: false` in postproc: CLIPig ignores it and runs "
-                                    "the entry anyway; clipig-nodes honours it (imported "
-                                    "switched off)")
+                                 "the entry anyway; clipig-nodes honours it (imported "
+                                 "switched off)")
     allowed = sorted(n for n, t in b.transforms.items() if not t.changes_resolution)
     found = []
     for key, value in entry.items():
@@ -296,10 +304,10 @@ def postproc_entry(b: Builder, entry, loc: Loc) -> list[Node]:
         node_type = b.transforms.get(key) if isinstance(key, str) else None
         if node_type is None:
             b.report.error(key_loc, unknown("postproc key", key,
-                                               (*allowed, *POSTPROC_ENTRY)))
+                                            (*allowed, *POSTPROC_ENTRY)))
         elif node_type.changes_resolution:
             b.report.error(key_loc, f"`{key}` changes the resolution and is not allowed "
-                                       f"in `postproc`. Allowed: {', '.join(allowed)}")
+                                    f"in `postproc`. Allowed: {', '.join(allowed)}")
         elif not (key in HIDDEN_IDENTITY and _is_one(value)):
             found.append((node_type, value, key_loc))
     found.sort(key=lambda item: postproc_rank(item[0].legacy_name))
