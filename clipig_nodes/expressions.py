@@ -174,6 +174,18 @@ def _safe_pow(a, b):
     return math.pow(a, b)
 
 
+def _float_power(f: Fn, n: int) -> Fn:
+    """``f(...) ** n`` for a base that should be a float: the plain operator
+    (float ** int never builds a big int or a complex), with _safe_pow as the
+    fallback so that a wrong type guess can never make it unbounded."""
+    def power(c, r):
+        x = f(c, r)
+        if x.__class__ is float:
+            return x ** n
+        return _safe_pow(x, n)
+    return power
+
+
 def _safe_round(x, ndigits=None):
     if ndigits is None:
         return round(x)
@@ -607,11 +619,10 @@ class _Compiler:
         op = _GENERIC_OPS[op_type]
         if op_type is ast.Mult and both_int:
             op = _checked_mul          # only int * int can grow without bound
-        elif op_type is ast.Pow and not left.may_int and right.const and isinstance(right.value, int):
-            # float ** int never builds a big int and never turns complex; the
-            # plain operator is safe here and much faster than _safe_pow (t**2)
-            op = operator.pow
-        fn = _binary_closure(op_type, op, left, right)
+        if op_type is ast.Pow and right.const and type(right.value) is int and not left.may_int:
+            fn = _float_power(left.fn, right.value)       # t ** 2 and the like
+        else:
+            fn = _binary_closure(op_type, op, left, right)
         return _combine(fn, [left, right], both_int and op_type is not ast.Div)
 
     def _BoolOp(self, node: ast.BoolOp) -> _Node:
@@ -757,8 +768,10 @@ class _Compiler:
             fn = lambda c, r: impl(f0(c, r), f1(c, r))
         else:
             fn = lambda c, r: impl(*[f(c, r) for f in fns])
+        # abs/min/max return one of their arguments; the other int functions
+        # (round with one argument included) always may return an int
         may_int = function.returns_int and (
-            impl not in (abs, min, max, _safe_round) or any(a.may_int for a in args))
+            impl not in (abs, min, max) or any(a.may_int for a in args))
         return _combine(fn, args, may_int, random=function.random)
 
     def _random_closure(self, call: _RandomCall, args: list[_Node]) -> Fn:

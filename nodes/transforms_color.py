@@ -11,6 +11,10 @@ class Add(Transform):
     legacy_value = "value"
     params = (Vector("value", 3, None, "Per-channel offset [r, g, b].", groups=TRL, required=True),)
 
+    @staticmethod
+    def apply(x, p):
+        return x + p.tensor("value")[:, :, None, None]
+
 
 class Mul(Transform):
     """Multiplies each channel: x * c."""
@@ -19,21 +23,43 @@ class Mul(Transform):
     legacy_value = "factor"
     params = (Vector("factor", 3, None, "Per-channel factor [r, g, b].", groups=TRL, required=True),)
 
+    @staticmethod
+    def apply(x, p):
+        return x * p.tensor("factor")[:, :, None, None]
+
 
 class Mean(Transform):
-    """Shifts each channel so that its mean becomes the given value."""
+    """Shifts each channel so that its mean becomes the given value.
+
+    x + (m - mean_c(x)), with the mean over the pixels of each sample.
+    """
 
     name = "mean"
     legacy_value = "mean"
     params = (Vector("mean", 3, None, "Target mean per channel [r, g, b].", groups=TRL, required=True),)
 
+    @staticmethod
+    def apply(x, p):
+        shift = p.tensor("mean") - x.mean(dim=(2, 3))
+        return x + shift[:, :, None, None]
+
 
 class Clamp(Transform):
-    """Clamps all values to [low, high]."""
+    """Clamps all values to [low, high].
+
+    Where low > high, every value becomes high (torch.clamp).
+    """
 
     name = "clamp"
     legacy_value = "range"
     params = (Vector("range", 2, None, "[low, high].", groups=TRL, required=True),)
+
+    @staticmethod
+    def apply(x, p):
+        import torch
+
+        bounds = p.tensor("range")[:, :, None, None, None]
+        return torch.clamp(x, bounds[:, 0], bounds[:, 1])
 
 
 class Quantize(Transform):
@@ -47,18 +73,47 @@ class Quantize(Transform):
     params = (Vector("step", 3, None, "Step per channel [r, g, b].", groups=TRL, required=True,
                      minimum=0, exclusive_minimum=True),)
 
+    @staticmethod
+    def apply(x, p):
+        step = p.tensor("step")[:, :, None, None]
+        return (x / step).floor() * step
+
 
 class Saturation(Transform):
-    """Blends with the grayscale image: 0 = gray, 1 = unchanged, > 1 = more saturated."""
+    """Blends with the grayscale image: 0 = gray, 1 = unchanged, > 1 = more saturated.
+
+    As torchvision's adjust_saturation: factor * x + (1 - factor) * gray with
+    gray = 0.2989 R + 0.587 G + 0.114 B, clamped to [0, 1]. A negative factor (from an
+    expression) counts as 0.
+    """
 
     name = "saturation"
     legacy_value = "factor"
     params = (Float("factor", 1.0, "Saturation factor (>= 0).", groups=TRL, minimum=0),)
 
+    @staticmethod
+    def apply(x, p):
+        from clipig_nodes.engine import imaging
+
+        factor = p.tensor("factor").clamp_min(0)[:, None, None, None]
+        return imaging.blend(x, imaging.grayscale(x), factor)
+
 
 class Contrast(Transform):
-    """Blends with the mean gray level: 0 = flat gray, 1 = unchanged, > 1 = more contrast."""
+    """Blends with the mean gray level: 0 = flat gray, 1 = unchanged, > 1 = more contrast.
+
+    As torchvision's adjust_contrast: factor * x + (1 - factor) * m, with m the mean of the
+    grayscale image (per sample), clamped to [0, 1]. A negative factor counts as 0.
+    """
 
     name = "contrast"
     legacy_value = "factor"
     params = (Float("factor", 1.0, "Contrast factor (>= 0).", groups=TRL, minimum=0),)
+
+    @staticmethod
+    def apply(x, p):
+        from clipig_nodes.engine import imaging
+
+        factor = p.tensor("factor").clamp_min(0)[:, None, None, None]
+        return imaging.blend(x, imaging.grayscale(x).mean(dim=(1, 2, 3), keepdim=True), factor)
+

@@ -362,6 +362,23 @@ def test_int_results_are_bounded():
     assert expr(ctx_at(epoch=2)) == 2 ** 600
 
 
+@pytest.mark.parametrize("source", [
+    # found by fuzzing: round() of a float returns an int, which once slipped
+    # past the size checks and ran an exact power with a huge exponent
+    "(round(t) - 1785) ** 10**100",
+    "round(1e300 - width) ** 4096",
+    "round(1e300 - width) ** 4096 * 2",
+    "floor(sim) ** 10**10",
+    "(int(t) + epoch) ** (10**9)",
+])
+def test_int_powers_from_functions_stay_bounded(source):
+    expr = compile_expression(source, ALL)
+    start = time.perf_counter()
+    with pytest.raises(ExpressionError, match="result too large"):
+        expr(ctx_at(t=0.3, epoch=3, width=8192, sim=1e300))
+    assert time.perf_counter() - start < 0.01
+
+
 def test_round_with_huge_digits_is_quick():
     start = time.perf_counter()
     assert ev("round(5, -10**9)") == 0

@@ -201,3 +201,43 @@ def test_graphs_legacy_cannot_represent(change, words):
 def test_empty_graph_is_an_error_not_a_crash():
     result = export_legacy(Graph())
     assert result.data is None and len([p for p in result.problems if p.is_error]) == 2
+
+
+# --- layout of arbitrary graphs -------------------------------------------------------------------
+
+def _boxes(graph):
+    from clipig_nodes.graph.layout import node_size
+    from clipig_nodes.registry import default_registry
+    out = {}
+    for node in graph:
+        w, h = node_size(graph, default_registry(), node.id)
+        out[node.id] = (node.pos[0], node.pos[1], node.pos[0] + w, node.pos[1] + h)
+    return out
+
+
+def test_auto_layout_of_a_graph_with_previews_and_loose_nodes():
+    from clipig_nodes.graph.layout import auto_layout
+    g = graph_builders.strawberries()
+    g.add_node("preview")
+    g.connect("random_rotate", "image", "preview", "image")
+    g.add_node("blur")                                       # dangling
+    g.add_node("text_feature", "unused", params={"text": "x"})
+    g.add_node("noise", params={"std": [0.1] * 3})           # postproc
+    g.connect("pixels", "image", "noise", "image")
+    g.connect("noise", "image", "train", "postproc")
+    auto_layout(g)
+    boxes = _boxes(g)
+    ids = list(boxes)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            p, q = boxes[a], boxes[b]
+            assert p[2] <= q[0] or q[2] <= p[0] or p[3] <= q[1] or q[3] <= p[1], (a, b)
+    pos = {n.id: n.pos for n in g}
+    assert pos["pixels"][0] < pos["random_shift"][0] < pos["random_rotate"][0] \
+        < pos["random_scale"][0] < pos["center_crop"][0] < pos["text_feature"][0] \
+        < pos["random_sampler"][0] < pos["train"][0]
+    assert pos["text_feature"][0] == pos["blur_constraint"][0]        # one column
+    assert pos["noise"][1] > pos["random_shift"][1]                   # its own band
+    again = g.copy()
+    auto_layout(again)
+    assert [n.pos for n in again] == [n.pos for n in g]

@@ -593,10 +593,11 @@ def test_merging_takes_output_from_the_last_file_that_sets_it():
 
 
 def test_merged_problems_name_their_file():
-    scene = SCENE.replace("    features: [{text: b}]\n", "    select: first\n")
+    scene = SCENE.replace("    features: [{text: b}]\n", "    features: [{text: b}]\n"
+                                                               "    select: first\n")
     result = import_legacy_texts([("base.yaml", BASE), ("scene.yaml", scene)])
     [problem] = errors(result)
-    assert (problem.path, problem.source, problem.line) == ("targets[1].select", "scene.yaml", 6)
+    assert (problem.path, problem.source, problem.line) == ("targets[1].select", "scene.yaml", 7)
 
 
 def test_import_files(tmp_path):
@@ -608,3 +609,8 @@ def test_import_files(tmp_path):
     assert missing.graph is None
     [problem] = errors(missing)
     assert problem.source == str(tmp_path / "nope.yaml") and problem.message == "no such file"
+
+
+def test_select_is_only_checked_for_targets_with_features():
+    text = "targets:\n- select: first\n  constraints: [{blur: {}}]\n"
+    assert "no features" in single_warning(text, "targets[0].select")

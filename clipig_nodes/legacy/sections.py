@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..graph.model import Node, slug
 from ..values import split_list
+from .convert import convert
 from .schema import (CONSTRAINT_LOSSES, FEATURE_KEYS, FEATURE_PARAMS, HIDDEN_IDENTITY,
                      IMAGE_FEATURE, PAD_MODES, POSTPROC_ENTRY, SCHEDULE, SELECT_CHOICES, TARGET,
                      TARGET_KEYS, TARGET_LISTS, TEXT_FEATURE, constraint_params, own_params,
@@ -24,19 +25,26 @@ def target(b: Builder, entry, loc: Loc) -> None:
         b.report.error(loc, "a target is a mapping (- name: ..., features: [...]), got "
                             f"{describe(entry)}")
         return
-    name = entry.get("name")
-    base = slug(name, "target") if isinstance(name, (str, int, float)) \
-        and not isinstance(name, bool) else "target"
-    node = b.new_node(TARGET, loc, base)
+    name = None
+    if "name" in entry:     # the id comes from the name as it will be stored
+        ok, name = convert(b.report, loc.child(entry, "name"), b.registry[TARGET].param("name"),
+                           entry["name"])
+    node = b.new_node(TARGET, loc, slug(name, "target") if isinstance(name, str) else None)
+    if isinstance(name, str):
+        b.store(node, "name", name, loc.child(entry, "name"))
     for key, raw in entry.items():
         key_loc = loc.child(entry, key)
-        if key in TARGET_LISTS or key in SCHEDULE:
+        if key in TARGET_LISTS or key in SCHEDULE or key == "name":
             continue
         if key not in TARGET_KEYS:
             b.report.error(key_loc, unknown("target key", key, TARGET_KEYS))
         elif key == "select":
             if isinstance(raw, str) and raw in SELECT_CHOICES:
                 b.value(node, key, raw, key_loc)
+            elif not entry.get("features"):     # CLIPig checks it only for targets with features
+                b.report.warn(key_loc, f"unknown select `{show(raw)}`: harmless here because "
+                                       "the target has no features (CLIPig checks it only then); "
+                                       "ignored", node.id, key)
             else:
                 b.report.error(key_loc, f"`select` must be all/best/worst/mix, got "
                                         f"`{show(raw)}`", node.id, key)
