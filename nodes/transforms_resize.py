@@ -7,31 +7,77 @@ SIZE = dict(groups=TRL, item="int", required=True, minimum=1, maximum=16384)
 
 
 class Resize(Transform):
-    """Resizes (bilinear) to [width, height]."""
+    """Resizes (bilinear) to [width, height].
+
+    Bilinear with align_corners off and without antialiasing (as the tensor resize of the
+    torchvision CLIPig used); shrinking a lot can alias.
+    """
 
     name = "resize"
     legacy_value = "size"
     changes_resolution = True
     params = (Vector("size", 2, None, "New size [width, height].", **SIZE),)
 
+    @staticmethod
+    def apply(x, p):
+        import torch.nn.functional as F
+        from clipig_nodes.engine import imaging
+
+        w, h = _size(p, "size")
+        if (h, w) == tuple(x.shape[-2:]):
+            return x
+        with imaging.no_autocast(x):
+            return F.interpolate(x.float(), size=(h, w), mode="bilinear", align_corners=False,
+                                 antialias=False)
+
 
 class CenterCrop(Transform):
-    """Cuts [width, height] out of the center; pads with black when larger than the image."""
+    """Cuts [width, height] out of the center; pads with black when larger than the image.
+
+    Placement as torchvision's center_crop. Note that CLIPig read the pair as [height, width].
+    """
 
     name = "center_crop"
     legacy_value = "size"
     changes_resolution = True
     params = (Vector("size", 2, None, "Crop size [width, height].", **SIZE),)
 
+    @staticmethod
+    def apply(x, p):
+        from clipig_nodes.engine import imaging
+
+        H, W = x.shape[-2:]
+        w, h = _size(p, "size")
+        return imaging.crop_window(x, _center_start(W, w), _center_start(H, h), w, h)
+
 
 class RandomCrop(Transform):
-    """Cuts [width, height] out of a random position (a new draw for every sample)."""
+    """Cuts [width, height] out of a random position (a new draw for every sample).
+
+    Every position inside the image is equally likely; a crop larger than the image is an
+    error. Note that CLIPig read the pair as [height, width].
+    """
 
     name = "random_crop"
     legacy_value = "size"
     changes_resolution = True
     random = True
     params = (Vector("size", 2, None, "Crop size [width, height].", **SIZE),)
+
+    @staticmethod
+    def apply(x, p):
+        import torch
+        from clipig_nodes.engine import imaging
+
+        B, _, H, W = x.shape
+        w, h = _size(p, "size")
+        if w > W or h > H:
+            raise ValueError(f"random_crop: the crop [{w}, {h}] (width, height) is larger than "
+                             f"the image [{W}, {H}]; use center_crop or pad to make it larger")
+        room = torch.tensor([W - w + 1, H - h + 1], dtype=torch.float32, device=x.device)
+        start = (p.rand(B, 2) * room).floor().long()
+        start = torch.minimum(start, (room - 1).long())           # rand * n may round up to n
+        return imaging.crop_batch(x, start[:, 0], start[:, 1], w, h)
 
 
 class Crop(Transform):
@@ -45,9 +91,25 @@ class Crop(Transform):
     changes_resolution = True
     params = (Vector("rect", 4, None, "[x, y, width, height].", groups=TRL, required=True),)
 
+    @staticmethod
+    def apply(x, p):
+        from clipig_nodes.engine import imaging
+
+        H, W = x.shape[-2:]
+        rect = imaging.host_value(p, "rect")
+        left, width = (imaging.fraction_or_pixels(v, W) for v in (rect[0], rect[2]))
+        top, height = (imaging.fraction_or_pixels(v, H) for v in (rect[1], rect[3]))
+        if width < 1 or height < 1:
+            raise ValueError(f"crop: the rect {rect} gives an empty image ({width} x {height} "
+                             f"pixels of {W} x {H}); values below 1 are fractions of the size")
+        return imaging.crop_window(x, left, top, width, height)
+
 
 class Repeat(Transform):
-    """Tiles the image [x, y] times."""
+    """Tiles the image [x, y] times.
+
+    The result is x times as wide and y times as high.
+    """
 
     name = "repeat"
     legacy_value = "count"
@@ -55,9 +117,20 @@ class Repeat(Transform):
     params = (Vector("count", 2, None, "Tiles [across, down].", groups=TRL, item="int",
                      required=True, minimum=1, maximum=64),)
 
+    @staticmethod
+    def apply(x, p):
+        from clipig_nodes.engine import imaging
+
+        cx, cy = (max(int(v), 1) for v in imaging.host_value(p, "count"))
+        return x.repeat(1, 1, cy, cx) if (cx, cy) != (1, 1) else x
+
 
 class Pad(Transform):
-    """Adds [x, y] pixels on each side: filled with a color, the edge pixels, or wrapped around."""
+    """Adds [x, y] pixels on each side: filled with a color, the edge pixels, or wrapped around.
+
+    The result is 2 * x wider and 2 * y higher. Wrap works for any size, also one larger
+    than the image (it keeps repeating the image).
+    """
 
     name = "pad"
     changes_resolution = True
@@ -68,3 +141,27 @@ class Pad(Transform):
         Enum("mode", ("fill", "edge", "wrap"), "fill",
              "fill: color; edge: repeat the edge pixels; wrap: copy from the opposite side."),
     )
+
+    @staticmethod
+    def apply(x, p):
+        from clipig_nodes.engine import imaging
+
+        sx, sy = imaging.host_value(p, "size")
+        return imaging.pad(x, sx, sy, p.value("mode"), p.tensor("color"))
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+def _size(p, name):
+    """A [width, height] param as two ints of at least 1."""
+    from clipig_nodes.engine import imaging
+
+    w, h = imaging.host_value(p, name)
+    return max(int(w), 1), max(int(h), 1)
+
+
+def _center_start(size, crop):
+    """torchvision's center_crop placement on one axis (negative: padded on that side)."""
+    if crop > size:
+        return -((crop - size) // 2)
+    return int(round((size - crop) / 2.0))

@@ -16,6 +16,7 @@ COMMANDS = {
     "validate": ("validate_cmd", "check graph files, PNGs or legacy configs; exit 1 when invalid"),
     "convert": ("convert_cmd", "convert between graph files, PNG graphs and legacy CLIPig YAML"),
     "nodes": ("nodes_cmd", "list the node types with their params and docs"),
+    "run": ("run_cmd", "train a graph (or legacy YAML, or a PNG's graph) into an image"),
 }
 
 

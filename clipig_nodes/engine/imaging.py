@@ -27,7 +27,7 @@ __all__ = [
     "sanitize_kernel_size", "default_sigma", "gaussian_kernel1d", "gaussian_blur",
     "reflect_pad", "paint_border", "affine_sample", "rotation_matrix", "scale_matrix",
     "translation_matrix", "roll", "crop_window", "crop_batch", "pad", "as_batch",
-    "fraction_or_pixels", "host_value", "optional_tensor", "no_autocast",
+    "fraction_or_pixels", "wrap_offset", "host_value", "optional_tensor", "no_autocast",
 ]
 
 
@@ -288,3 +288,11 @@ def host_value(p, name: str):
 def optional_tensor(p, name: str):
     """p.tensor(name), or None where the param is unset (an optional sigma)."""
     return None if p.stage.params.get(name) is None else p.tensor(name)
+
+
+def wrap_offset(value: torch.Tensor, size: int) -> torch.Tensor:
+    """CLIPig's shift rule on a tensor of offsets: |v| < 1 is a fraction of `size`, otherwise
+    pixels; truncated to int and taken modulo `size` (0 <= result < size), as int64."""
+    value = _fp32(value)
+    pixels = torch.where(value.abs() < 1, value * size, value)
+    return pixels.trunc().long().remainder(size)

@@ -75,17 +75,12 @@ def reserve_path(path) -> Path:
 
 # --- writing ----------------------------------------------------------------------------------------
 
-def save_png(image, path, graph: Graph, extra: dict[str, str] | None = None, *,
-             overwrite_reserved: bool = False) -> None:
-    """Write `image` (a PIL Image, or anything with `.save(fp, format="PNG", pnginfo=...)`)
-    as a PNG carrying `graph` and the `extra` text chunks (e.g. "clipig-nodes-run").
-
-    Raises FileExistsError when `path` exists, unless `overwrite_reserved` and it is
-    an empty file made by reserve_path. ValueError for an unusable chunk key.
-    """
+def encode_png(image, graph: Graph, extra: dict[str, str] | None = None) -> bytes:
+    """PNG bytes of `image` (a PIL Image, or anything with `.save(fp, format="PNG",
+    pnginfo=...)`) carrying `graph` and the `extra` text chunks (e.g. "clipig-nodes-run").
+    ValueError for an unusable chunk key."""
     from PIL.PngImagePlugin import PngInfo
 
-    path = Path(path)
     texts = {PNG_KEY: dumps_graph(graph)}
     for key, value in (extra or {}).items():
         _check_key(key)
@@ -97,13 +92,25 @@ def save_png(image, path, graph: Graph, extra: dict[str, str] | None = None, *,
         info.add_itxt(key, value, zip=True)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
 
+
+def save_png(image, path, graph: Graph, extra: dict[str, str] | None = None, *,
+             overwrite_reserved: bool = False) -> None:
+    """Write `image` as a PNG carrying `graph` (see encode_png), atomically.
+
+    Raises FileExistsError when `path` exists, unless `overwrite_reserved` and it is
+    an empty file made by reserve_path. (A run rewriting its own output with
+    snapshots writes encode_png's bytes with yamlio.write_atomic itself.)
+    """
+    path = Path(path)
+    data = encode_png(image, graph, extra)
     if os.path.lexists(path):
         reserved = (overwrite_reserved and path.is_file() and not path.is_symlink()
                     and path.stat().st_size == 0)
         if not reserved:
             raise FileExistsError(f"{path}: exists; an image is never overwritten")
-    write_atomic(path, buffer.getvalue())
+    write_atomic(path, data)
 
 
 def _check_key(key) -> None:

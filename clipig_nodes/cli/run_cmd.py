@@ -1,0 +1,94 @@
+"""`run FILE... -o OUT`: train a graph (graph file, PNG with a graph, or legacy YAML
+configs merged as CLIPig does) and write the image, never over an existing file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .report import print_problems
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="graph file, PNG with an embedded graph, or legacy YAML (merged)")
+    parser.add_argument("-o", "--output", help="image file or folder (ending in /); default: "
+                                               "the Train node's output")
+    parser.add_argument("--model", help="CLIP model name or checkpoint path")
+    parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--epochs", type=int, help="number of epochs")
+    parser.add_argument("--seed", type=int, help="random seed (same seed, same device: same image)")
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16 runs CLIP under autocast; the pixels stay fp32")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the CLIP encoder")
+    parser.add_argument("-v", "--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="0 quiet, 1 progress bar, 2 also the statistics table")
+
+
+def run(args) -> int:
+    from ..documents import load_document
+
+    loaded = load_document(args.files)
+    label = " + ".join(args.files)
+    if not loaded.ok:
+        print_problems(loaded.problems, label)
+        print(f"{label}: not run", file=sys.stderr)
+        return 1
+    if args.epochs is not None and args.epochs < 0:
+        print("--epochs must be >= 0", file=sys.stderr)
+        return 1
+    if args.verbose >= 2:
+        print_problems([p for p in loaded.problems if not p.is_error], label)
+
+    # torch loads only now that the input is known to be good
+    from ..engine import EngineError, Run, RunOptions
+    from ..engine.stats import format_table
+    from ..problems import ProblemsError
+
+    options = RunOptions(device=args.device, model=args.model, epochs=args.epochs,
+                         seed=args.seed, precision=args.precision, compile=args.compile)
+    try:
+        job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
+        return _train(job, args.verbose, format_table)
+    except ProblemsError as exc:
+        print_problems(exc.problems, label)
+        return 1
+    except EngineError as exc:
+        print(f"{label}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _train(job, verbose: int, format_table) -> int:
+    from tqdm import tqdm
+
+    trainer = job.trainer
+    total = max(0, trainer.epochs - trainer.start_epoch)
+    if verbose >= 2:
+        print(f"training on {trainer.device}, seed {trainer.seed}, CLIP input "
+              f"{trainer.clip.input_size}px, output {job.wanted_output}", file=sys.stderr)
+    bar = tqdm(total=total, file=sys.stderr, disable=verbose < 1, unit="epoch", dynamic_ncols=True)
+    final = None
+    for event in job.events():
+        if event.kind in ("done", "stopped"):
+            final = event
+            break
+        bar.update(1)
+        if event.loss is not None:
+            bar.set_postfix(loss=f"{event.loss:.4f}", lr=f"{event.learnrate:.4g}")
+        if verbose >= 2 and event.stats:
+            bar.write(f"--- epoch {event.epoch} / {event.epochs} ---\n" + format_table(event.stats))
+    bar.close()
+    table = format_table(final.stats or [])
+    if verbose >= 2 and table:
+        print(table, file=sys.stderr)
+    result = job.result
+    if result.output:
+        where = f"{result.output}" + (f" (+ {result.sidecar.name})" if result.sidecar else "")
+    else:
+        where = "nothing written"
+    if result.stopped:
+        print(f"stopped after {result.epochs} epochs; saved {where}", file=sys.stderr)
+        return 130
+    if verbose >= 1:
+        print(f"{result.epochs} epochs in {result.runtime:.1f} s; wrote {where}", file=sys.stderr)
+    return 0

@@ -1,0 +1,225 @@
+"""A run: a graph trained to an image, with outputs, events and control.
+
+`Run(graph, ...)` compiles the graph and loads CLIP. `run.events()` trains in
+the calling thread and yields an `Event` after every epoch (loss and stats
+only every few seconds, so the device is not waited on each epoch). From any
+other thread: `stop()`, `pause()`, `resume()`, `update(graph)` (applied
+between epochs; training continues from the current pixels). The CLI, the
+notebook API (`clipig_nodes.engine.run_graph`) and the GUI all use this.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from ..graph.compile import compile_graph
+from ..graph.model import Graph
+from .errors import EngineError
+from .images import to_pil
+from .outputs import OutputFile, output_path, run_header
+from .stats import TargetStats, format_table
+from .trainer import RunOptions, Trainer
+
+
+@dataclass
+class Event:
+    kind: str                    # epoch | stats | snapshot | done | stopped
+    epoch: int                   # epochs finished so far (index of the next one)
+    epochs: int
+    t: float
+    learnrate: float
+    loss: float | None = None            # set on stats/snapshot/done/stopped events
+    stats: list[TargetStats] | None = None
+    path: Path | None = None             # the image written (snapshot/done/stopped)
+    image: torch.Tensor | None = None    # [1,3,H,W] on the CPU, when asked for (image_every)
+
+
+@dataclass
+class RunResult:
+    pixels: torch.Tensor                 # [1,3,H,W] in [0,1], on the CPU
+    stats: list[TargetStats]
+    epochs: int                          # epochs run
+    seed: int
+    stopped: bool
+    output: Path | None = None
+    sidecar: Path | None = None
+    runtime: float = 0.0
+    events: list[Event] = field(default_factory=list, repr=False)
+
+    @property
+    def image(self):
+        """The image as a PIL image (8 bit)."""
+        return to_pil(self.pixels)
+
+    def table(self) -> str:
+        return format_table(self.stats)
+
+
+class Run:
+    def __init__(self, graph: Graph, options: RunOptions | None = None, *,
+                 output: str | None = None, source: str | Path | None = None, save: bool = True,
+                 stats_interval: float = 4.0, image_every: int = 0, clip=None):
+        self.graph = graph.copy()
+        self.options = options or RunOptions()
+        if self.options.base_dir is None and source is not None:
+            self.options.base_dir = Path(source).parent
+        self.program = compile_graph(self.graph)
+        self.trainer = Trainer(self.program, self.options, clip)
+        train_id = self.program.train.id
+        if self.graph.nodes[train_id].params.get("seed") is None:
+            # the graph in the outputs repeats this run exactly
+            self.graph.set_param(train_id, "seed", self.trainer.seed)
+        self.source = source
+        self.wanted_output = output_path(output or self.program.train.params["output"], source)
+        self.save = save
+        self.stats_interval = stats_interval
+        self.image_every = image_every
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._lock = threading.Lock()
+        self._pending: tuple[Graph, object] | None = None
+        self.output: OutputFile | None = None
+
+    # --- control (thread-safe) --------------------------------------------------------------
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def update(self, graph: Graph) -> None:
+        """Apply an edited graph between epochs. Raises ProblemsError now if it is invalid."""
+        program = compile_graph(graph)
+        with self._lock:
+            self._pending = (graph.copy(), program)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def events(self) -> Iterator[Event]:
+        if self.save:
+            self.output = OutputFile(self.wanted_output)
+        try:
+            yield from self._train_events()
+        except BaseException:
+            # an error mid-run (out of memory, a bad image file) keeps what was trained
+            if self.trainer.pixels is not None and self.output is not None:
+                try:
+                    self._write(self._started, final=True)
+                except Exception:
+                    pass
+            raise
+        finally:
+            if self.output is not None:
+                self.output.discard_if_empty()
+
+    def _train_events(self) -> Iterator[Event]:
+        trainer = self.trainer
+        self._started = started = time.monotonic()
+        last_stats = last_snapshot_time = started
+        last_snapshot_epoch = None
+        info = None
+        stopped = False
+        try:
+            while not trainer.done and not self._stop.is_set():
+                self._apply_pending()
+                if not self._running.is_set():
+                    self._running.wait(0.1)
+                    continue
+                info = trainer.step()
+                now = time.monotonic()
+                event = Event("epoch", trainer.epoch, trainer.epochs, info.t, info.learnrate)
+                if self.image_every and trainer.epoch % self.image_every == 0:
+                    event.image = trainer.image().cpu()
+                if now - last_stats >= self.stats_interval:
+                    last_stats = now
+                    event.kind, event.loss, event.stats = "stats", self._loss(), self._summary()
+                if self._snapshot_due(info.epoch, last_snapshot_epoch, now - last_snapshot_time):
+                    last_snapshot_epoch, last_snapshot_time = info.epoch, now
+                    event.path = self._write(started)
+                    event.kind = "snapshot" if event.kind == "epoch" else event.kind
+                yield event
+        except KeyboardInterrupt:
+            stopped = True
+        stopped = stopped or self._stop.is_set()
+        kind = "stopped" if stopped else "done"
+        final = Event(kind, trainer.epoch, trainer.epochs, info.t if info else 0.0,
+                      trainer.learnrate, self._loss(), self._summary())
+        if trainer.pixels is not None:
+            final.path = self._write(started, final=True)
+            final.image = trainer.image().cpu()
+        self.result = RunResult(
+            trainer.image().cpu() if trainer.pixels is not None else torch.zeros(1, 3, 1, 1),
+            final.stats or [], trainer.epoch - trainer.start_epoch, trainer.seed, stopped,
+            self.output.path if self.output and self.output.written else None,
+            getattr(self, "_sidecar", None), time.monotonic() - started)
+        yield final
+
+    def run(self, on_event: Callable[[Event], None] | None = None) -> RunResult:
+        for event in self.events():
+            if on_event is not None:
+                on_event(event)
+        return self.result
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is not None:
+            self.graph, program = pending
+            self.trainer.update(program)
+            train_id = program.train.id
+            if self.graph.nodes[train_id].params.get("seed") is None:
+                self.graph.set_param(train_id, "seed", self.trainer.seed)
+
+    def _snapshot_due(self, epoch: int, last_epoch: int | None, seconds: float) -> bool:
+        interval = self.trainer.program.train.params["snapshot_interval"]
+        if not self.save or not interval:
+            return False
+        if last_epoch is None:
+            return True      # the first epoch, as CLIPig
+        if isinstance(interval, int):
+            return epoch - last_epoch >= interval
+        return seconds >= interval
+
+    def _loss(self) -> float | None:
+        summary = self.trainer.stats.loss_summary()
+        return summary[0] if summary else None
+
+    def _summary(self) -> list[TargetStats]:
+        return self.trainer.stats.summary()
+
+    def _header(self, started: float) -> dict[str, str]:
+        trainer = self.trainer
+        return run_header(trainer.epoch - trainer.start_epoch, trainer.epochs - trainer.start_epoch,
+                          time.monotonic() - started, trainer.seed, str(trainer.device),
+                          self.options.model or self.program.train.params["model"],
+                          format_table(self._summary()))
+
+    def _write(self, started: float, final: bool = False) -> Path | None:
+        if self.output is None or self.trainer.pixels is None:
+            return None
+        header = self._header(started)
+        try:
+            path = self.output.write(self.trainer.image(), self.graph, header)
+            if final:
+                self._sidecar = self.output.write_sidecar(self.graph, header)
+        except OSError as exc:
+            raise EngineError(f"cannot write {self.output.path}: {exc.strerror or exc}") from None
+        return path
