@@ -141,7 +141,7 @@ class ContrastConstraint(AboveBelow):
         import torch
 
         mean = x.mean(dim=(2, 3), keepdim=True)                 # [B, 3, 1, 1]
-        fallback = mean.mean(dim=1)[:, :, 0, 0]                 # [B, 1]
+        fallback = mean.mean(dim=1).flatten(1)                  # [B, 1]
 
         def side_mean(mask):
             count = mask.sum(dim=(2, 3))
