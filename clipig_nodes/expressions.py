@@ -13,8 +13,8 @@ that was arbitrary code execution. Here no text from a user ever reaches
 2. The tree is walked with a whitelist: numbers, arithmetic, comparisons,
    ``and``/``or``/``not``, ``a if c else b``, calls of a fixed table of
    math/random functions, the variables of the allowed groups and ``res[0]``/
-   ``res[1]``. Every other node type (attribute access, subscripts, lambda,
-   comprehensions, strings, ...) is refused with a message naming it.
+   ``res[1]``. Every other node type (attribute access, other subscripts,
+   lambda, comprehensions, strings, ...) is refused with a message naming it.
 3. Each accepted node becomes a small Python closure ``f(ctx, rng)``. The only
    callables in those closures come from our own tables, never from a name
    looked up at run time, so there is no path to builtins, modules or objects.
@@ -334,7 +334,7 @@ _VARIABLES: dict[str, Callable[[], _Node]] = {
     "learnrate": lambda: _read("lr"), "lr": lambda: _read("lr"),
     "learnrate_scale": lambda: _read("lrs"), "lrs": lambda: _read("lrs"),
     "similarity": lambda: _read("sim"), "sim": lambda: _read("sim"),
-    # time_step / ts is a function; it is handled in _Compiler._call
+    # time_step / ts is a function: see _Compiler._time_step_call
 }
 _TIME_STEP_NAMES = ("time_step", "ts")
 _PAIR_NAMES = ("resolution", "res")
@@ -388,7 +388,7 @@ def _evaluation_error(exc: BaseException, source: str) -> ExpressionError:
     elif isinstance(exc, (OverflowError, MemoryError)):
         what = "result too large"
     elif isinstance(exc, KeyError):
-        what = f"variable `{exc.args[0]}` has no value"
+        what = f"variable `{exc.args[0] if exc.args else '?'}` has no value"
     elif isinstance(exc, RecursionError):
         what = "expression too deeply nested"
     else:
@@ -885,9 +885,10 @@ class Expression:
 
     ``ctx`` holds only the base keys: ``epoch``, ``width``, ``height`` (int) and
     ``t``, ``lr``, ``lrs``, ``sim`` (float); those in :attr:`variables` must be
-    present. The integer size guards rely on these types, so the engine must
-    not pass ints for the float keys. Random functions draw from ``rng`` or,
-    without one, from a private module-level ``random.Random``.
+    present. (Products of the float keys skip the int size check, so an int
+    passed there could grow past MAX_INT_BITS, though only linearly.) Random
+    functions draw from ``rng`` or, without one, from a private module-level
+    ``random.Random``. Equal source and groups make equal expressions.
 
     Attributes: ``source``, ``groups`` (allowed groups), ``variables`` (base
     keys read), ``uses_random``, ``is_constant`` (reads no variable; it may
@@ -914,6 +915,14 @@ class Expression:
     def __repr__(self) -> str:
         groups = tuple(g for g in GROUPS if g in self.groups)
         return f"Expression({self.source!r}, groups={groups!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Expression):
+            return NotImplemented
+        return self.source == other.source and self.groups == other.groups
+
+    def __hash__(self) -> int:
+        return hash((self.source, self.groups))
 
     def __reduce__(self):
         # closures do not pickle; recompiling from the source is cheap and safe

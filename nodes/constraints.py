@@ -200,8 +200,10 @@ class NormalizeConstraint(Constraint):
     """Pulls each channel toward spanning [min, max]: 10 * loss(x, normalized x).
 
     Per sample and channel: n = (x - min_c(x)) / (max_c(x) - min_c(x)) (a range of 0
-    counts as 1), normalized x = min + n * (max - min). As in CLIPig, the normalized
-    copy is not detached.
+    counts as 1), normalized x = min + n * (max - min). The normalized copy is a fixed
+    target (detached), so every pixel moves toward its stretched value. CLIPig let the
+    gradient flow through it as well; then the loss is met by moving only the darkest
+    and brightest pixel of each channel, and the image itself is not normalized.
     """
 
     name = "normalize_constraint"
@@ -221,7 +223,7 @@ class NormalizeConstraint(Constraint):
         lo = _channels(p.tensor("min").to(x.dtype))
         hi = _channels(p.tensor("max").to(x.dtype))
         normalized = lo + (x - low) / span * (hi - lo)
-        return 10.0 * ell(x, normalized)
+        return 10.0 * ell(x, normalized.detach())
 
 
 class NoiseConstraint(Constraint):

@@ -88,7 +88,8 @@ class RandomTranslate(Transform):
         from clipig_nodes.engine import imaging
 
         H, W = x.shape[-2:]
-        limit = p.tensor("range") * torch.tensor([W, H], dtype=torch.float32, device=x.device)
+        fraction = p.tensor("range")
+        limit = torch.stack([fraction[:, 0] * W, fraction[:, 1] * H], -1)
         offset = p.uniform(-limit, limit).round()                 # [B, 2]: dx, dy
         return imaging.affine_sample(x, imaging.translation_matrix(offset[:, 0], offset[:, 1]))
 
@@ -136,7 +137,7 @@ class RandomShift(Transform):
         return shift(x, offset[:, 0], offset[:, 1])
 
 
-# --- helpers (they import torch when they run, never at module import) ----------------------
+# --- helpers (they import torch when they run, never at module import) ------------------------
 
 def rotate(x, degree, center):
     """Rotate x by degree [B] about the pixels (int(cx * W), int(cy * H)), center [B, 2]."""
@@ -144,8 +145,8 @@ def rotate(x, degree, center):
     from clipig_nodes.engine import imaging
 
     H, W = x.shape[-2:]
-    size = torch.tensor([W, H], dtype=torch.float32, device=x.device)
-    pivot = (center * size).trunc() - size / 2                    # torchvision's centred coords
+    pivot = torch.stack([(center[:, 0] * W).trunc() - W / 2,      # torchvision's centred
+                         (center[:, 1] * H).trunc() - H / 2], -1)  # coordinates
     return imaging.affine_sample(x, imaging.rotation_matrix(degree, pivot))
 
 

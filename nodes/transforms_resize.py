@@ -66,7 +66,6 @@ class RandomCrop(Transform):
 
     @staticmethod
     def apply(x, p):
-        import torch
         from clipig_nodes.engine import imaging
 
         B, _, H, W = x.shape
@@ -74,10 +73,11 @@ class RandomCrop(Transform):
         if w > W or h > H:
             raise ValueError(f"random_crop: the crop [{w}, {h}] (width, height) is larger than "
                              f"the image [{W}, {H}]; use center_crop or pad to make it larger")
-        room = torch.tensor([W - w + 1, H - h + 1], dtype=torch.float32, device=x.device)
-        start = (p.rand(B, 2) * room).floor().long()
-        start = torch.minimum(start, (room - 1).long())           # rand * n may round up to n
-        return imaging.crop_batch(x, start[:, 0], start[:, 1], w, h)
+        draw = p.rand(B, 2)
+        # every start in [0, W - w] equally likely (rand * n may round up to n: clamp)
+        left = (draw[:, 0] * (W - w + 1)).floor().long().clamp_max(W - w)
+        top = (draw[:, 1] * (H - h + 1)).floor().long().clamp_max(H - h)
+        return imaging.crop_batch(x, left, top, w, h)
 
 
 class Crop(Transform):
@@ -150,7 +150,7 @@ class Pad(Transform):
         return imaging.pad(x, sx, sy, p.value("mode"), p.tensor("color"))
 
 
-# --- helpers --------------------------------------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------------
 
 def _size(p, name):
     """A [width, height] param as two ints of at least 1."""

@@ -34,6 +34,13 @@ def run(args) -> int:
         print_problems(loaded.problems, label)
         print(f"{label}: not run", file=sys.stderr)
         return 1
+    # every problem found before torch loads: missing files, invalid params, ...
+    from ..graph.validate import validate
+    problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent)
+    if any(p.is_error for p in problems):
+        print_problems(problems, label)
+        print(f"{label}: not run", file=sys.stderr)
+        return 1
     if args.epochs is not None and args.epochs < 0:
         print("--epochs must be >= 0", file=sys.stderr)
         return 1

@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 
-# --- small utilities ---------------------------------------------------------------------------
+# --- small utilities --------------------------------------------------------------------------
 
 @contextmanager
 def no_autocast(x: torch.Tensor):
@@ -46,8 +46,12 @@ def _fp32(x: torch.Tensor) -> torch.Tensor:
 
 def as_batch(value, x: torch.Tensor, n: int) -> torch.Tensor:
     """`value` (a number, a sequence of n numbers, a tensor [n] or [B, n]) as a float32
-    tensor [B or 1, n] on the device of `x`."""
-    t = torch.as_tensor(value, dtype=torch.float32, device=x.device)
+    tensor [B or 1, n] on the device of `x`. Python values travel with a non-blocking copy
+    (torch.tensor(..., device="cuda") would count as a synchronising operation)."""
+    if isinstance(value, torch.Tensor):
+        t = value.to(x.device, torch.float32)
+    else:
+        t = torch.as_tensor(value, dtype=torch.float32).to(x.device, non_blocking=True)
     if t.dim() == 0:
         t = t.expand(n)
     if t.dim() == 1:
@@ -55,7 +59,7 @@ def as_batch(value, x: torch.Tensor, n: int) -> torch.Tensor:
     return t
 
 
-# --- color ---------------------------------------------------------------------------------------
+# --- color ------------------------------------------------------------------------------------
 
 def grayscale(x: torch.Tensor) -> torch.Tensor:
     """torchvision's rgb_to_grayscale: 0.2989 R + 0.587 G + 0.114 B, as [B,1,H,W]."""
@@ -67,7 +71,7 @@ def blend(x: torch.Tensor, other: torch.Tensor, factor) -> torch.Tensor:
     return (factor * x + (1.0 - factor) * other).clamp(0.0, 1.0)
 
 
-# --- gaussian blur -----------------------------------------------------------------------------
+# --- gaussian blur ----------------------------------------------------------------------------
 
 def sanitize_kernel_size(k) -> int:
     """CLIPig's rule: at least 1, even sizes grow to the next odd one."""
@@ -146,7 +150,7 @@ def gaussian_blur(x: torch.Tensor, kernel_size: Sequence[int],
         return out.reshape(B, C, H, W)
 
 
-# --- painting ------------------------------------------------------------------------------------
+# --- painting ---------------------------------------------------------------------------------
 
 def paint_border(x: torch.Tensor, size_xy: Sequence[int], color) -> torch.Tensor:
     """x with the top and bottom min(size_y, H) rows and the left and right min(size_x, W)
@@ -164,20 +168,23 @@ def paint_border(x: torch.Tensor, size_xy: Sequence[int], color) -> torch.Tensor
     return torch.where(mask, color, x)
 
 
-# --- geometry ------------------------------------------------------------------------------------
+# --- geometry ---------------------------------------------------------------------------------
 
 def rotation_matrix(degrees: torch.Tensor, center: torch.Tensor | None = None) -> torch.Tensor:
     """Output -> input matrices [B,2,3] of a counter-clockwise rotation (as seen on screen) by
-    `degrees` [B] about `center` [B,2] (centred pixel coordinates; None: the image centre)."""
-    rad = torch.deg2rad(_fp32(degrees))
-    cos, sin = torch.cos(rad), torch.sin(rad)
-    m = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)  # [B,2,2]
-    if center is None:
-        t = torch.zeros_like(m[..., 0])
-    else:
-        center = _fp32(center)
-        t = center - (m @ center.unsqueeze(-1)).squeeze(-1)     # in = m (out - c) + c
-    return torch.cat([m, t.unsqueeze(-1)], -1)
+    `degrees` [B] about `center` [B,2] (centred pixel coordinates; None: the image centre).
+    The same matrix as torchvision's rotate."""
+    with no_autocast(degrees):
+        rad = torch.deg2rad(_fp32(degrees))
+        cos, sin = torch.cos(rad), torch.sin(rad)
+        if center is None:
+            tx = ty = torch.zeros_like(cos)
+        else:   # in = R (out - c) + c, written out (a matmul would run in bf16 under autocast)
+            cx, cy = _fp32(center[..., 0]), _fp32(center[..., 1])
+            tx = cx - (cos * cx - sin * cy)
+            ty = cy - (sin * cx + cos * cy)
+        return torch.stack([torch.stack([cos, -sin, tx], -1),
+                            torch.stack([sin, cos, ty], -1)], -2)
 
 
 def scale_matrix(scale: torch.Tensor) -> torch.Tensor:
@@ -224,7 +231,7 @@ def roll(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
     return x.gather(2, rows[:, None, :, None].expand(B, C, H, W))
 
 
-# --- crops and pads ------------------------------------------------------------------------------
+# --- crops and pads ---------------------------------------------------------------------------
 
 def crop_window(x: torch.Tensor, left: int, top: int, width: int, height: int) -> torch.Tensor:
     """The window [left, left + width) x [top, top + height) of x (the same for every
@@ -272,8 +279,8 @@ def pad(x: torch.Tensor, size_x: int, size_y: int, mode: str = "fill", color=(0.
 
 
 def fraction_or_pixels(value: float, size: int) -> int:
-    """CLIPig's rule for crop/shift values: below 1 (also 0 and negatives) a fraction of
-    `size`, otherwise pixels; truncated to int."""
+    """CLIPig's rule for crop values: below 1 (also 0 and negatives) a fraction of `size`,
+    otherwise pixels; truncated to int. (Shift uses |v| < 1 instead: see wrap_offset.)"""
     return int(value * size) if value < 1 else int(value)
 
 

@@ -268,7 +268,10 @@ def _t_round(env, x, ndigits=None):
     if ndigits is None:
         return torch.round(x)         # half to even, as Python
     if not _is_t(ndigits):
-        return _round_digits(x, operator.index(ndigits))
+        try:
+            return _round_digits(x, operator.index(ndigits))
+        except TypeError:       # round(x, 2.0): Python refuses; truncate it, as below
+            ndigits = env.full(ndigits)
     # a per-sample number of digits (rare): scale, round, unscale
     n = torch.trunc(ndigits).clamp(-308, 308)
     scale = torch.pow(10.0, n.abs())

@@ -131,7 +131,7 @@ def convert_time(report, loc, param, raw, node=None, variable_groups=None) -> tu
         except ExpressionError as exc:
             report.error(loc, str(exc), node, param.name)
             return False, None
-        if not expression.is_constant or expression.uses_random:
+        if not expression.is_constant:
             report.warn(loc, f"`{name}: {show(raw)}` is an expression: CLIPig accepts it here but "
                              "never evaluates it, so the constraint is always active; imported "
                              f"without `{name}`", node, param.name)

@@ -1,0 +1,160 @@
+"""What a run leaves on disk: PNGs with the graph inside, sidecars, snapshots; never an
+overwritten file, not even when runs race or are interrupted."""
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clipig_nodes.engine import Run, RunOptions
+from clipig_nodes.engine.outputs import output_path
+from clipig_nodes.graph.fileformat import load_graph, save_graph
+from clipig_nodes.graph.pngmeta import read_png_graph, read_png_text
+
+from .graph_builders import minimal
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def small(epochs=4):
+    g = minimal("strawberries")
+    g.set_param("pixels", "resolution", [40, 32])
+    g.set_param("train", "epochs", epochs)
+    return g
+
+
+def options(tiny_clip, **kw):
+    return RunOptions(model=tiny_clip, device="cpu", seed=kw.pop("seed", 1), **kw)
+
+
+def test_output_names():
+    assert output_path("out/", "x/demo.graph.yaml") == Path("out/demo.png")
+    assert output_path("out/pic", None) == Path("out/pic.png")
+    assert output_path("pic.webp.png", "a.yaml") == Path("pic.webp.png")
+    assert output_path(None, "cfg.yaml") == Path("cfg.png")
+
+
+def test_png_carries_the_graph_and_a_sidecar(tiny_clip, tmp_path):
+    job = Run(small(), options(tiny_clip), output=str(tmp_path / "pic.png"))
+    result = job.run()
+    assert result.output == tmp_path / "pic.png"
+    image = Image.open(result.output)
+    assert image.size == (40, 32) and image.mode == "RGB"
+    embedded = read_png_graph(result.output)
+    assert embedded.nodes["train"].params["seed"] == 1        # the run can be repeated
+    assert "epochs: 4 / 4" in read_png_text(result.output)["clipig-nodes-run"]
+    assert result.sidecar == tmp_path / "pic.graph.yaml"
+    text = result.sidecar.read_text()
+    assert text.startswith("# clipig-nodes run: ") and "# seed: 1" in text
+    assert load_graph(result.sidecar) == embedded
+
+
+def test_never_overwrites(tiny_clip, tmp_path):
+    (tmp_path / "pic.png").write_bytes(b"precious")
+    (tmp_path / "pic-1.png").write_bytes(b"also precious")
+    result = Run(small(), options(tiny_clip), output=str(tmp_path / "pic.png")).run()
+    assert result.output == tmp_path / "pic-2.png"
+    assert (tmp_path / "pic.png").read_bytes() == b"precious"
+    assert (tmp_path / "pic-1.png").read_bytes() == b"also precious"
+
+
+def test_concurrent_runs_get_distinct_files(tiny_clip, tmp_path):
+    results = []
+
+    def one(seed):
+        results.append(Run(small(), options(tiny_clip, seed=seed), output=str(tmp_path) + "/",
+                           source="same.graph.yaml").run().output)
+    threads = [threading.Thread(target=one, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(results)) == 4
+    assert sorted(p.name for p in results) == ["same-1.png", "same-2.png", "same-3.png", "same.png"]
+    for path in results:
+        Image.open(path).verify()
+
+
+def test_interrupted_run_leaves_a_valid_png(tiny_clip, tmp_path, monkeypatch):
+    job = Run(small(epochs=100), options(tiny_clip), output=str(tmp_path / "cut.png"))
+    real_step = job.trainer.step
+    calls = []
+
+    def step():
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real_step()
+    monkeypatch.setattr(job.trainer, "step", step)
+    events = list(job.events())
+    assert events[-1].kind == "stopped"
+    assert job.result.stopped and job.result.epochs == 3
+    Image.open(tmp_path / "cut.png").verify()
+    assert read_png_graph(tmp_path / "cut.png").nodes["train"].params["epochs"] == 100
+    assert "epochs: 3 / 100" in (tmp_path / "cut.graph.yaml").read_text()
+
+
+def test_snapshots_every_n_epochs(tiny_clip, tmp_path):
+    g = small(epochs=7)
+    g.set_param("train", "snapshot_interval", 3)
+    job = Run(g, options(tiny_clip), output=str(tmp_path / "s.png"))
+    kinds = [(e.epoch, e.kind) for e in job.events()]
+    assert [epoch for epoch, kind in kinds if kind == "snapshot"] == [1, 4, 7]
+    g.set_param("train", "snapshot_interval", 0)
+    job = Run(g, options(tiny_clip), output=str(tmp_path / "n.png"))
+    assert not any(e.kind == "snapshot" for e in job.events())
+
+
+def test_error_mid_run_keeps_the_image(tiny_clip, tmp_path, monkeypatch):
+    from clipig_nodes.engine import EngineError
+    job = Run(small(epochs=50), options(tiny_clip), output=str(tmp_path / "oom.png"))
+    real_step = job.trainer.step
+    calls = []
+
+    def step():
+        calls.append(1)
+        if len(calls) == 3:
+            raise EngineError("out of CUDA memory at epoch 2")
+        return real_step()
+    monkeypatch.setattr(job.trainer, "step", step)
+    with pytest.raises(EngineError):
+        list(job.events())
+    Image.open(tmp_path / "oom.png").verify()
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_cli_run_and_rerun_from_the_png(tiny_clip, tmp_path):
+    graph_path = tmp_path / "demo.graph.yaml"
+    save_graph(small(), graph_path)
+    out = cli("run", graph_path, "-o", f"{tmp_path}/", "--model", tiny_clip, "--device", "cpu",
+              "--seed", 7, "-v", "2")
+    assert out.returncode == 0, out.stderr
+    assert "target : 1 x strawberries : count" in out.stderr
+    first = tmp_path / "demo.png"
+    again = cli("run", first, "-o", f"{tmp_path}/", "--model", tiny_clip, "-v", "0")
+    assert again.returncode == 0, again.stderr
+    second = tmp_path / "demo-1.png"
+    assert (np.asarray(Image.open(first)) == np.asarray(Image.open(second))).all()
+
+
+def test_cli_run_bad_inputs(tiny_clip, tmp_path):
+    graph_path = tmp_path / "demo.graph.yaml"
+    g = small()
+    g.set_param("pixels", "init_image", "missing.png")
+    save_graph(g, graph_path)
+    out = cli("run", graph_path, "-o", f"{tmp_path}/", "--model", tiny_clip, "--device", "cpu")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "param 'init_image': file not found" in out.stderr
+    assert list(tmp_path.glob("*.png")) == []
+    out = cli("run", graph_path, "--model", "ViT-X/1", "--device", "cpu")
+    assert out.returncode == 1 and "unknown CLIP model 'ViT-X/1'" in out.stderr
+    out = cli("run", graph_path, "--model", tiny_clip, "--device", "cuda:0")
+    assert out.returncode == 1 and "CUDA is not available" in out.stderr
