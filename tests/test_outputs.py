@@ -154,6 +154,7 @@ def test_cli_run_bad_inputs(tiny_clip, tmp_path):
     assert out.returncode == 1 and "Traceback" not in out.stderr
     assert "param 'init_image': file not found" in out.stderr
     assert list(tmp_path.glob("*.png")) == []
+    save_graph(small(), graph_path)
     out = cli("run", graph_path, "--model", "ViT-X/1", "--device", "cpu")
     assert out.returncode == 1 and "unknown CLIP model 'ViT-X/1'" in out.stderr
     out = cli("run", graph_path, "--model", tiny_clip, "--device", "cuda:0")
