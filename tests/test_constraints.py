@@ -355,3 +355,39 @@ def test_batch_independence(type_name, params):
 def test_noise_batch_shape():
     loss = constraint_loss("noise_constraint", noisy(batch=3), {"std": [0.1, 0.0, 0.2]})
     assert loss.shape == (3,) and (loss > 0).all()
+
+
+# ------------------------------------------------------------------------- CUDA (where present)
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("type_name, params", [
+    ("mean_constraint", {"above": ["0.5 + 0*sim", 0.4, "uniform(0, 1)"], "below": 0.9}),
+    ("std_constraint", {"above": 0.5}),
+    ("saturation_constraint", {"below": 0.0}),
+    ("contrast_constraint", {"above": 0.9}),
+    ("edge_mean_constraint", {"above": 0.5, "kernel_size": [5, 3], "sigma": [1.5, 0.7]}),
+    ("edge_mean_constraint", {"below": 0.0}),
+    ("blur_constraint", {"sigma": ["0.5 + sim", 1]}),
+    ("border_constraint", {"size": [3, 2], "color": [0.2, 0.4, 0.9]}),
+    ("normalize_constraint", {"min": [0.1, 0.2, 0.3]}),
+    ("noise_constraint", {"std": 0.1}),
+])
+def test_cuda_same_values_and_no_sync(type_name, params):
+    x_cpu = torch.cat([noisy(seed=1, size=12), noisy(seed=2, size=12, low=0.3, high=0.5)])
+    x = x_cpu.cuda().requires_grad_(True)
+    sim = torch.tensor([0.0, 1.0])
+    p = stage_params(type_name, params, batch=2, sim=sim.cuda(), device="cuda")
+    ell = loss_function(p.value("loss"))
+    node_type = default_registry()[type_name]
+    node_type.loss(x, p, ell)           # warm-up: constant params are cached on the first call
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        loss = node_type.loss(x, p, ell)
+        loss.sum().backward()
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    assert loss.device.type == "cuda" and loss.shape == (2,)
+    if type_name != "noise_constraint" and "uniform" not in str(params):
+        want = constraint_loss(type_name, x_cpu, params, sim=sim)
+        assert torch.allclose(loss.detach().cpu(), want, rtol=1e-4, atol=1e-6)

@@ -393,3 +393,47 @@ def test_hypothesis_agrees_with_python(source, t, sims):
     p = stage_params("mean_constraint", {"above": 0.5}, batch=len(sims),
                      sim=torch.tensor(sims, dtype=torch.float32), t=t, epoch=7)
     assert_matches_python(source, p, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------------- CUDA (where present)
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@cuda
+def test_cuda_no_sync_and_same_values_as_cpu():
+    """On the GPU: no synchronising call at all (CUDA's sync debug mode raises on one), the
+    deterministic results equal the CPU ones, and seeded draws repeat."""
+    extra = ["vonmisesvariate(sim, 2)", "randint(0, sim)", "round(sim, randint(0, 2))",
+             "triangular(0, sim, 0.5)", "betavariate(sim + 2, 1)", "uniform(0, 1) or sim"]
+    sources = SOURCES + sorted(RANDOM_SOURCES) + ["vonmisesvariate(1, 4)"] + extra
+    exprs = [compile_expression(s, GROUPS) for s in sources]
+    gpu_params = lambda seed: stage_params(
+        "mean_constraint", {"above": 0.5}, batch=len(SIMS), sim=torch.tensor(SIMS).cuda(),
+        seed=seed, device="cuda", t=0.3, epoch=3)
+    p_gpu, p_again = gpu_params(1), gpu_params(1)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        results = [evaluate_batch(e, p_gpu) for e in exprs]
+        again = [evaluate_batch(e, p_again) for e in exprs]
+    finally:
+        torch.cuda.set_sync_debug_mode(0)
+    p_cpu = params(t=0.3, epoch=3)
+    for source, expr, got, repeat in zip(sources, exprs, results, again):
+        assert got.device.type == "cuda" and got.shape == (len(SIMS),) and \
+            got.dtype == torch.float32, source
+        assert torch.equal(got, repeat) or torch.allclose(got, repeat, equal_nan=True), source
+        if not expr.uses_random:
+            want = evaluate_batch(expr, p_cpu)
+            assert torch.allclose(got.cpu(), want, rtol=1e-5, atol=1e-6, equal_nan=True), source
+
+
+@cuda
+@pytest.mark.parametrize("source", sorted(RANDOM_SOURCES))
+def test_cuda_random_statistics(source):
+    mean, std = RANDOM_SOURCES[source]
+    values = draw(source, device="cuda")
+    assert values.device.type == "cuda" and torch.isfinite(values).all()
+    assert abs(values.mean().item() - mean) < 5 * std / math.sqrt(N) + 1e-9
+    assert values.std().item() == pytest.approx(std, rel=0.06)

@@ -38,6 +38,7 @@ class Event:
     stats: list[TargetStats] | None = None
     path: Path | None = None             # the image written (snapshot/done/stopped)
     image: torch.Tensor | None = None    # [1,3,H,W] on the CPU, when asked for (image_every)
+    views: dict | None = None            # target id -> [B,3,S,S] CPU views, with image
 
 
 @dataclass
@@ -146,6 +147,7 @@ class Run:
                 event = Event("epoch", trainer.epoch, trainer.epochs, info.t, info.learnrate)
                 if self.image_every and trainer.epoch % self.image_every == 0:
                     event.image = trainer.image().cpu()
+                    event.views = {k: v.float().cpu() for k, v in trainer.last_views.items()}
                 if now - last_stats >= self.stats_interval:
                     last_stats = now
                     event.kind, event.loss, event.stats = "stats", self._loss(), self._summary()

@@ -77,6 +77,7 @@ class Trainer:
         self.pixels: torch.nn.Parameter | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self.learnrate = 0.0
+        self.last_views: dict[str, torch.Tensor] = {}   # target id -> what CLIP saw last epoch
         self._constant_cache: dict = {}
         self._build_targets()
 
@@ -169,6 +170,7 @@ class Trainer:
                 views = [t.views(pixels, ctx) for t in active]
                 embeddings = self.clip.encode_views(torch.cat(views)).float()
                 offset = 0
+                self.last_views = {t.id: v.detach() for t, v in zip(active, views)}
                 for target, target_views in zip(active, views):
                     n = target_views.shape[0]
                     value, stats = target.loss(embeddings[offset:offset + n],
