@@ -154,6 +154,9 @@ class NodeType:
     shared_params: ClassVar[tuple] = ()    # params every type of a base class carries
     random: ClassVar[bool] = False         # draws random numbers on every call
     changes_resolution: ClassVar[bool] = False
+    # the torch code only moves pixels (nearest neighbour, black fill) through the helpers
+    # in engine.imaging, so the engine may fuse a run of such stages into one read
+    geometric: ClassVar[bool] = False
     legacy_name: ClassVar[str | None] = None    # key in CLIPig YAML (transforms, constraints)
     legacy_value: ClassVar[str | None] = None   # param CLIPig takes directly (`noise: 0.1`)
     module: ClassVar[str] = ""             # file the type was declared in (set on load)

@@ -15,6 +15,7 @@ class Rotate(Transform):
     """
 
     name = "rotate"
+    geometric = True
     params = (Float("degree", None, "Angle in degrees.", groups=TRL, required=True), CENTER)
 
     @staticmethod
@@ -30,6 +31,7 @@ class RandomRotate(Transform):
     """
 
     name = "random_rotate"
+    geometric = True
     random = True
     params = (
         Vector("degree", 2, None, "Angle range [min, max] in degrees.", groups=TRL, required=True),
@@ -55,6 +57,7 @@ class RandomScale(Transform):
     """
 
     name = "random_scale"
+    geometric = True
     legacy_value = "range"
     random = True
     params = (Vector("range", 2, None, "Scale range [min, max]; 2 = twice as large.",
@@ -77,6 +80,7 @@ class RandomTranslate(Transform):
     """
 
     name = "random_translate"
+    geometric = True
     legacy_value = "range"
     random = True
     params = (Vector("range", 2, None, "Largest offset [x, y] as a fraction of width and height.",
@@ -102,6 +106,7 @@ class Shift(Transform):
     """
 
     name = "shift"
+    geometric = True
     legacy_value = "offset"
     params = (Vector("offset", 2, None, "Offset [x, y]; positive moves right and down.",
                      groups=TRL, required=True),)
@@ -120,6 +125,7 @@ class RandomShift(Transform):
     """
 
     name = "random_shift"
+    geometric = True
     legacy_value = "range"
     random = True
     params = (Vector("range", (2, 4), None, "[min, max] for both axes, or [xmin, xmax, ymin, "

@@ -38,6 +38,7 @@ class CenterCrop(Transform):
     """
 
     name = "center_crop"
+    geometric = True
     legacy_value = "size"
     changes_resolution = True
     params = (Vector("size", 2, None, "Crop size [width, height].", **SIZE),)
@@ -59,6 +60,7 @@ class RandomCrop(Transform):
     """
 
     name = "random_crop"
+    geometric = True
     legacy_value = "size"
     changes_resolution = True
     random = True
@@ -87,6 +89,7 @@ class Crop(Transform):
     """
 
     name = "crop"
+    geometric = True
     legacy_value = "rect"
     changes_resolution = True
     params = (Vector("rect", 4, None, "[x, y, width, height].", groups=TRL, required=True),)

@@ -13,3 +13,11 @@ def tiny_clip(tmp_path_factory):
     """Path of a tiny random CLIP checkpoint (input 32x32)."""
     from .tiny_clip import build_tiny_clip
     return str(build_tiny_clip(tmp_path_factory.mktemp("clip") / "tiny-clip.pt"))
+
+
+def pytest_runtest_setup(item):
+    # `-m cuda` on a machine without a GPU is a mistake, not a reason to pass quietly
+    if item.get_closest_marker("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            pytest.fail("this test needs a CUDA GPU (run -m cuda on a GPU machine)")

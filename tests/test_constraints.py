@@ -359,7 +359,7 @@ def test_noise_batch_shape():
 
 # ------------------------------------------------------------------------- CUDA (where present)
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.cuda
 @pytest.mark.parametrize("type_name, params", [
     ("mean_constraint", {"above": ["0.5 + 0*sim", 0.4, "uniform(0, 1)"], "below": 0.9}),
     ("std_constraint", {"above": 0.5}),

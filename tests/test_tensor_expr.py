@@ -397,7 +397,7 @@ def test_hypothesis_agrees_with_python(source, t, sims):
 
 # ------------------------------------------------------------------------- CUDA (where present)
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+cuda = pytest.mark.cuda   # run on a GPU machine: python -m pytest -m cuda
 
 
 @cuda

@@ -665,7 +665,7 @@ def test_stage_params_batch_matches_tensor_shapes():
 
 # --- CUDA (skipped without a GPU) -------------------------------------------------------------
 
-cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+cuda = pytest.mark.cuda   # run on a GPU machine: python -m pytest -m cuda
 
 
 @cuda

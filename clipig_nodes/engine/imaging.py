@@ -207,8 +207,22 @@ def translation_matrix(dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
 def affine_sample(x: torch.Tensor, matrix: torch.Tensor, mode: str = "nearest") -> torch.Tensor:
     """Resample x [B,C,H,W] through per-sample output -> input matrices [B,2,3] in centred
     pixel coordinates: one affine_grid and one grid_sample for the batch, zero (black) fill,
-    same size. Matches torchvision's rotate/affine on tensors."""
+    same size. Matches torchvision's rotate/affine on tensors. On Warped views (nearest
+    mode) only the pixel map is composed; nothing is sampled yet."""
     B, C, H, W = x.shape
+    if isinstance(x, Warped):
+        if mode != "nearest":
+            return affine_sample(x.tensor(), matrix, mode)
+        m = matrix.float().expand(B, 2, 3)
+        u = torch.arange(W, device=x.device, dtype=torch.float32) + (0.5 - W / 2)   # centred
+        v = torch.arange(H, device=x.device, dtype=torch.float32) + (0.5 - H / 2)
+        u, v = u.view(1, 1, W), v.view(1, H, 1)
+        src_u = m[:, 0, 0, None, None] * u + m[:, 0, 1, None, None] * v + m[:, 0, 2, None, None]
+        src_v = m[:, 1, 0, None, None] * u + m[:, 1, 1, None, None] * v + m[:, 1, 2, None, None]
+        # grid_sample's nearest pixel: round half to even of the unnormalised coordinate
+        cols = torch.round(src_u + (W / 2 - 0.5)).long()
+        rows = torch.round(src_v + (H / 2 - 0.5)).long()
+        return x.lookup(rows, cols)
     with no_autocast(x):
         x = _fp32(x)
         m = _fp32(matrix).expand(B, 2, 3)
@@ -227,6 +241,8 @@ def roll(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
     B, C, H, W = x.shape
     cols = (torch.arange(W, device=x.device) - dx.long().reshape(-1, 1)).remainder(W)   # [B,W]
     rows = (torch.arange(H, device=x.device) - dy.long().reshape(-1, 1)).remainder(H)   # [B,H]
+    if isinstance(x, Warped):
+        return x.lookup(rows[:, :, None].expand(B, H, W), cols[:, None, :].expand(B, H, W))
     x = x.gather(3, cols[:, None, None, :].expand(B, C, H, W))
     return x.gather(2, rows[:, None, :, None].expand(B, C, H, W))
 
@@ -239,6 +255,10 @@ def crop_window(x: torch.Tensor, left: int, top: int, width: int, height: int) -
     if width < 1 or height < 1:
         raise ValueError(f"a crop of {width} x {height} pixels is empty")
     B, C, H, W = x.shape
+    if isinstance(x, Warped):
+        rows = torch.arange(top, top + height, device=x.device).view(1, height, 1)
+        cols = torch.arange(left, left + width, device=x.device).view(1, 1, width)
+        return x.lookup(rows.expand(B, height, width), cols.expand(B, height, width))
     x0, x1 = max(left, 0), min(left + width, W)
     y0, y1 = max(top, 0), min(top + height, H)
     if x1 <= x0 or y1 <= y0:
@@ -255,6 +275,9 @@ def crop_batch(x: torch.Tensor, left: torch.Tensor, top: torch.Tensor,
     B, C, H, W = x.shape
     cols = torch.arange(width, device=x.device) + left.long().reshape(-1, 1)    # [B, w]
     rows = torch.arange(height, device=x.device) + top.long().reshape(-1, 1)    # [B, h]
+    if isinstance(x, Warped):
+        return x.lookup(rows[:, :, None].expand(B, height, width),
+                        cols[:, None, :].expand(B, height, width))
     x = x.gather(2, rows[:, None, :, None].expand(B, C, height, W))
     return x.gather(3, cols[:, None, None, :].expand(B, C, height, width))
 
@@ -303,3 +326,70 @@ def wrap_offset(value: torch.Tensor, size: int) -> torch.Tensor:
     value = _fp32(value)
     pixels = torch.where(value.abs() < 1, value * size, value)
     return pixels.trunc().long().remainder(size)
+
+
+# --- fused geometry -----------------------------------------------------------------------------
+
+class Warped:
+    """Views not sampled yet: for every output pixel, the source pixel it shows (or black).
+
+    A run of geometric transforms (shift, rotate, scale, translate, crops) composes
+    these integer maps instead of resampling the whole image at every stage; the
+    pixels are read once, at the end, by `tensor()`. For nearest-neighbour stages
+    this gives the same pixels as running them one by one, at the cost of the
+    output size instead of the input size, and its gradient is a gather's (which
+    CUDA computes deterministically, unlike grid_sample's).
+    """
+
+    def __init__(self, source: torch.Tensor, index: torch.Tensor, valid: torch.Tensor):
+        self.source = source      # [1 or B, C, Hs, Ws]
+        self.index = index        # [B, h, w] int64: flat index into Hs * Ws
+        self.valid = valid        # [B, h, w] bool: False shows black
+
+    @classmethod
+    def of(cls, x: torch.Tensor, batch: int) -> "Warped":
+        """The identity map over x ([1,C,H,W] broadcast to the batch, or [batch,C,H,W])."""
+        _, _, H, W = x.shape
+        index = torch.arange(H * W, device=x.device).view(1, H, W).expand(batch, H, W)
+        valid = torch.ones(1, 1, 1, dtype=torch.bool, device=x.device).expand(batch, H, W)
+        return cls(x, index, valid)
+
+    @property
+    def shape(self) -> torch.Size:
+        B, h, w = self.index.shape
+        return torch.Size((B, self.source.shape[1], h, w))
+
+    @property
+    def device(self) -> torch.device:
+        return self.source.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.source.dtype
+
+    def lookup(self, rows: torch.Tensor, cols: torch.Tensor) -> "Warped":
+        """The map after a stage that shows, at each of its output pixels, the current pixel
+        (rows, cols) [B,h',w']; positions outside the current image show black."""
+        B, h, w = self.index.shape
+        inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
+        flat = (rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)).reshape(B, -1)
+        index = self.index.reshape(B, -1).gather(1, flat).view(rows.shape)
+        valid = self.valid.reshape(B, -1).gather(1, flat).view(rows.shape) & inside
+        return Warped(self.source, index, valid)
+
+    def tensor(self) -> torch.Tensor:
+        """Read the pixels: [B, C, h, w]."""
+        S, C, Hs, Ws = self.source.shape
+        B, h, w = self.index.shape
+        flat = self.source.reshape(S, C, Hs * Ws)
+        if S == 1:
+            out = flat[0].index_select(1, self.index.reshape(-1)).view(C, B, h, w).transpose(0, 1)
+        else:
+            out = flat.gather(2, self.index.reshape(B, 1, h * w).expand(B, C, h * w))
+            out = out.view(B, C, h, w)
+        return out * self.valid[:, None].to(out.dtype)
+
+
+def materialize(x):
+    """A tensor from x, which may be Warped views."""
+    return x.tensor() if isinstance(x, Warped) else x

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from ..registry import default_registry
 from ..values import is_active_at
+from . import imaging
 from .params import EpochContext, StageParams
 
 
@@ -62,7 +63,15 @@ class TargetRuntime:
         batch = self.batch_size if any(s.random for s in chain) else 1
         x = pixels.expand(batch, -1, -1, -1)
         for stage in chain:
-            x = self.registry[stage.type].apply(x, StageParams(stage, ctx, batch))
+            node_type = self.registry[stage.type]
+            if node_type.geometric and not isinstance(x, imaging.Warped):
+                # fuse this run of geometric stages: compose pixel maps, read pixels once
+                # (a batch broadcast from one image keeps one copy as the source)
+                x = imaging.Warped.of(x[:1] if x.stride(0) == 0 else x, batch)
+            elif not node_type.geometric:
+                x = imaging.materialize(x)
+            x = node_type.apply(x, StageParams(stage, ctx, batch))
+        x = imaging.materialize(x)
         size = self.model_input
         if x.shape[-2:] != (size, size):
             x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False,
