@@ -20,15 +20,10 @@ class Resize(Transform):
 
     @staticmethod
     def apply(x, p):
-        import torch.nn.functional as F
         from clipig_nodes.engine import imaging
 
         w, h = _size(p, "size")
-        if (h, w) == tuple(x.shape[-2:]):
-            return x
-        with imaging.no_autocast(x):
-            return F.interpolate(x.float(), size=(h, w), mode="bilinear", align_corners=False,
-                                 antialias=False)
+        return imaging.resize(x, (h, w), "bilinear", antialias=False)
 
 
 class CenterCrop(Transform):

@@ -73,9 +73,7 @@ class TargetRuntime:
             x = node_type.apply(x, StageParams(stage, ctx, batch))
         x = imaging.materialize(x)
         size = self.model_input
-        if x.shape[-2:] != (size, size):
-            x = F.interpolate(x, size=(size, size), mode="bicubic", align_corners=False,
-                              antialias=True)
+        x = imaging.resize(x, (size, size), "bicubic", antialias=True)
         return x.clamp(0, 1)
 
     # --- loss -------------------------------------------------------------------------------

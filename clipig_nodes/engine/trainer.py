@@ -24,6 +24,7 @@ import torch
 
 from ..registry import default_registry
 from ..values import is_active_at
+from . import imaging
 from .clipmodel import ClipModel, load_clip
 from .device import resolve_device
 from .errors import EngineError
@@ -63,6 +64,11 @@ class Trainer:
         self.program = program
         train = program.train.params
         self.device = resolve_device(options.device or train["device"])
+        if self.device.type == "cuda":
+            # same seed, same device, same image: cuBLAS needs a fixed workspace for that,
+            # and torch must pick deterministic kernels (the engine avoids the ones without)
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
         self.epochs = train["epochs"] if options.epochs is None else int(options.epochs)
         self.start_epoch = train["start_epoch"]
         seed = options.seed if options.seed is not None else train["seed"]
@@ -109,8 +115,7 @@ class Trainer:
         """a_i = (1/s_i) / max_j(1/s_j), s_i = f_i . g, g = the initial image's embedding."""
         view = self.pixels.detach().clamp(0, 1)
         size = self.clip.input_size
-        view = torch.nn.functional.interpolate(view, size=(size, size), mode="bicubic",
-                                               align_corners=False, antialias=True).clamp(0, 1)
+        view = imaging.resize(view, (size, size), "bicubic", antialias=True).clamp(0, 1)
         g = self.clip.encode_views(view)[0].float()
         inverse = 1.0 / (embeddings @ g)
         return inverse / inverse.max()
