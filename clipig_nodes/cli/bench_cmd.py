@@ -12,6 +12,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--epochs", type=int, default=10, help="timed epochs (after warm-up)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the CLIP encoder")
+    parser.add_argument("--fast-kernels", action="store_true",
+                        help="CUDA: allow non-deterministic kernels, as run --fast-kernels")
 
 
 def run(args) -> int:
@@ -20,7 +22,7 @@ def run(args) -> int:
 
     try:
         result = run_bench(args.resolution, args.batch, args.precision, args.device,
-                           args.epochs, args.compile)
+                           args.epochs, args.compile, deterministic=not args.fast_kernels)
     except EngineError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1

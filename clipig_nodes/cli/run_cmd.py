@@ -21,6 +21,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="bf16 runs CLIP under autocast; the pixels stay fp32")
     parser.add_argument("--compile", action="store_true", help="torch.compile the CLIP encoder")
+    parser.add_argument("--fast-kernels", action="store_true",
+                        help="CUDA: allow non-deterministic kernels (faster; the same seed may "
+                             "then give a slightly different image)")
     parser.add_argument("-v", "--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 quiet, 1 progress bar, 2 also the statistics table")
 
@@ -53,7 +56,8 @@ def run(args) -> int:
     from ..problems import ProblemsError
 
     options = RunOptions(device=args.device, model=args.model, epochs=args.epochs,
-                         seed=args.seed, precision=args.precision, compile=args.compile)
+                         seed=args.seed, precision=args.precision, compile=args.compile,
+                         deterministic=not args.fast_kernels)
     try:
         job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
         return _train(job, args.verbose, format_table)

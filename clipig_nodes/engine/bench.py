@@ -38,6 +38,7 @@ class BenchResult:
     batch: int
     epoch_ms: float
     floor_ms: float
+    deterministic: bool = True
 
     @property
     def ratio(self) -> float:
@@ -49,7 +50,8 @@ class BenchResult:
 
     def report(self) -> str:
         return (f"device {self.device}, {self.precision}, {self.resolution}x{self.resolution}, "
-                f"batch {self.batch}\n"
+                f"batch {self.batch}, {'deterministic' if self.deterministic else 'fast'} "
+                f"kernels\n"
                 f"  training epoch       {self.epoch_ms:9.1f} ms\n"
                 f"  CLIP fwd+bwd (floor) {self.floor_ms:9.1f} ms\n"
                 f"  ratio                {self.ratio:9.3f}\n"
@@ -85,7 +87,7 @@ def _time(fn, device, repeats: int) -> float:
 
 def run_bench(resolution: int = 512, batch: int = 5, precision: str = "fp32",
               device: str | None = None, epochs: int = 10, compile: bool = False,
-              warmup: int = 3) -> BenchResult:
+              warmup: int = 3, deterministic: bool = True) -> BenchResult:
     dev = resolve_device(device)
     clip = random_vit_b32(dev)
     graph = load_graph(TEMPLATE)
@@ -93,7 +95,7 @@ def run_bench(resolution: int = 512, batch: int = 5, precision: str = "fp32",
     graph.set_param("pixels", "resolution", [resolution, resolution])
     graph.set_param(target, "batch_size", batch)
     options = RunOptions(device=str(dev), epochs=10**6, seed=0, precision=precision,
-                         compile=compile)
+                         compile=compile, deterministic=deterministic)
     trainer = Trainer(compile_graph(graph), options, clip=clip)
 
     size = clip.input_size
@@ -120,4 +122,4 @@ def run_bench(resolution: int = 512, batch: int = 5, precision: str = "fp32",
     epoch_ms.sort()
     floor_ms.sort()
     return BenchResult(str(dev), precision, resolution, batch, epoch_ms[len(epoch_ms) // 2],
-                       floor_ms[len(floor_ms) // 2])
+                       floor_ms[len(floor_ms) // 2], deterministic)

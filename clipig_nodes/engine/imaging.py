@@ -213,16 +213,16 @@ def affine_sample(x: torch.Tensor, matrix: torch.Tensor, mode: str = "nearest") 
     if isinstance(x, Warped):
         if mode != "nearest":
             return affine_sample(x.tensor(), matrix, mode)
-        m = matrix.float().expand(B, 2, 3)
-        u = torch.arange(W, device=x.device, dtype=torch.float32) + (0.5 - W / 2)   # centred
-        v = torch.arange(H, device=x.device, dtype=torch.float32) + (0.5 - H / 2)
-        u, v = u.view(1, 1, W), v.view(1, H, 1)
-        src_u = m[:, 0, 0, None, None] * u + m[:, 0, 1, None, None] * v + m[:, 0, 2, None, None]
-        src_v = m[:, 1, 0, None, None] * u + m[:, 1, 1, None, None] * v + m[:, 1, 2, None, None]
-        # grid_sample's nearest pixel: round half to even of the unnormalised coordinate
-        cols = torch.round(src_u + (W / 2 - 0.5)).long()
-        rows = torch.round(src_v + (H / 2 - 0.5)).long()
-        return x.lookup(rows, cols)
+        m = matrix.float().expand(B, 2, 3)[:, :, :, None, None]       # [B,2,3,1,1]
+
+        def where_from(rows, cols):
+            u = cols.float() + (0.5 - W / 2)                          # centred coordinates
+            v = rows.float() + (0.5 - H / 2)
+            src_u = m[:, 0, 0] * u + m[:, 0, 1] * v + m[:, 0, 2]
+            src_v = m[:, 1, 0] * u + m[:, 1, 1] * v + m[:, 1, 2]
+            # grid_sample's nearest pixel: round half to even of the unnormalised coordinate
+            return torch.round(src_v + (H / 2 - 0.5)).long(), torch.round(src_u + (W / 2 - 0.5)).long()
+        return x.then(where_from, (H, W))
     with no_autocast(x):
         x = _fp32(x)
         m = _fp32(matrix).expand(B, 2, 3)
@@ -242,7 +242,8 @@ def roll(x: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
     cols = (torch.arange(W, device=x.device) - dx.long().reshape(-1, 1)).remainder(W)   # [B,W]
     rows = (torch.arange(H, device=x.device) - dy.long().reshape(-1, 1)).remainder(H)   # [B,H]
     if isinstance(x, Warped):
-        return x.lookup(rows[:, :, None].expand(B, H, W), cols[:, None, :].expand(B, H, W))
+        sx, sy = dx.long().view(-1, 1, 1), dy.long().view(-1, 1, 1)
+        return x.then(lambda r, c: ((r - sy).remainder(H), (c - sx).remainder(W)), (H, W))
     x = x.gather(3, cols[:, None, None, :].expand(B, C, H, W))
     return x.gather(2, rows[:, None, :, None].expand(B, C, H, W))
 
@@ -256,9 +257,7 @@ def crop_window(x: torch.Tensor, left: int, top: int, width: int, height: int) -
         raise ValueError(f"a crop of {width} x {height} pixels is empty")
     B, C, H, W = x.shape
     if isinstance(x, Warped):
-        rows = torch.arange(top, top + height, device=x.device).view(1, height, 1)
-        cols = torch.arange(left, left + width, device=x.device).view(1, 1, width)
-        return x.lookup(rows.expand(B, height, width), cols.expand(B, height, width))
+        return x.then(lambda r, c: (r + top, c + left), (height, width))
     x0, x1 = max(left, 0), min(left + width, W)
     y0, y1 = max(top, 0), min(top + height, H)
     if x1 <= x0 or y1 <= y0:
@@ -276,8 +275,8 @@ def crop_batch(x: torch.Tensor, left: torch.Tensor, top: torch.Tensor,
     cols = torch.arange(width, device=x.device) + left.long().reshape(-1, 1)    # [B, w]
     rows = torch.arange(height, device=x.device) + top.long().reshape(-1, 1)    # [B, h]
     if isinstance(x, Warped):
-        return x.lookup(rows[:, :, None].expand(B, height, width),
-                        cols[:, None, :].expand(B, height, width))
+        sx, sy = left.long().view(-1, 1, 1), top.long().view(-1, 1, 1)
+        return x.then(lambda r, c: (r + sy, c + sx), (height, width))
     x = x.gather(2, rows[:, None, :, None].expand(B, C, height, W))
     return x.gather(3, cols[:, None, None, :].expand(B, C, height, width))
 
@@ -331,33 +330,31 @@ def wrap_offset(value: torch.Tensor, size: int) -> torch.Tensor:
 # --- fused geometry -----------------------------------------------------------------------------
 
 class Warped:
-    """Views not sampled yet: for every output pixel, the source pixel it shows (or black).
+    """Views not sampled yet: a batch of images defined by where each pixel comes from.
 
-    A run of geometric transforms (shift, rotate, scale, translate, crops) composes
-    these integer maps instead of resampling the whole image at every stage; the
-    pixels are read once, at the end, by `tensor()`. For nearest-neighbour stages
-    this gives the same pixels as running them one by one, at the cost of the
-    output size instead of the input size, and its gradient is a gather's (which
-    CUDA computes deterministically, unlike grid_sample's).
+    A run of geometric transforms (shift, rotate, scale, translate, crops) only says,
+    stage by stage, from which pixel of its input each of its output pixels comes
+    (`then`). Nothing is computed until `tensor()`: it starts from the final output
+    pixels, walks the stages backwards to find their source pixels, and reads the
+    pixels once. For nearest-neighbour stages this gives exactly what running them
+    one by one gives, at the cost of the (usually small) output, and its gradient is
+    a gather's, which CUDA computes deterministically (unlike grid_sample's).
     """
 
-    def __init__(self, source: torch.Tensor, index: torch.Tensor, valid: torch.Tensor):
-        self.source = source      # [1 or B, C, Hs, Ws]
-        self.index = index        # [B, h, w] int64: flat index into Hs * Ws
-        self.valid = valid        # [B, h, w] bool: False shows black
+    def __init__(self, source: torch.Tensor, batch: int, stages=(), size=None):
+        self.source = source      # [1 or batch, C, Hs, Ws]
+        self.batch = batch
+        self.stages = tuple(stages)   # (where_from, input size (h, w)), in order
+        self.size = tuple(size or source.shape[-2:])   # (h, w) of the current output
 
     @classmethod
     def of(cls, x: torch.Tensor, batch: int) -> "Warped":
-        """The identity map over x ([1,C,H,W] broadcast to the batch, or [batch,C,H,W])."""
-        _, _, H, W = x.shape
-        index = torch.arange(H * W, device=x.device).view(1, H, W).expand(batch, H, W)
-        valid = torch.ones(1, 1, 1, dtype=torch.bool, device=x.device).expand(batch, H, W)
-        return cls(x, index, valid)
+        """x ([1,C,H,W] broadcast to the batch, or [batch,C,H,W]) with nothing done yet."""
+        return cls(x, batch)
 
     @property
     def shape(self) -> torch.Size:
-        B, h, w = self.index.shape
-        return torch.Size((B, self.source.shape[1], h, w))
+        return torch.Size((self.batch, self.source.shape[1], *self.size))
 
     @property
     def device(self) -> torch.device:
@@ -367,27 +364,33 @@ class Warped:
     def dtype(self) -> torch.dtype:
         return self.source.dtype
 
-    def lookup(self, rows: torch.Tensor, cols: torch.Tensor) -> "Warped":
-        """The map after a stage that shows, at each of its output pixels, the current pixel
-        (rows, cols) [B,h',w']; positions outside the current image show black."""
-        B, h, w = self.index.shape
-        inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
-        flat = (rows.clamp(0, h - 1) * w + cols.clamp(0, w - 1)).reshape(B, -1)
-        index = self.index.reshape(B, -1).gather(1, flat).view(rows.shape)
-        valid = self.valid.reshape(B, -1).gather(1, flat).view(rows.shape) & inside
-        return Warped(self.source, index, valid)
+    def then(self, where_from, out_size) -> "Warped":
+        """Add a stage of output size (h, w); where_from(rows, cols) maps its output pixels
+        ([B,h,w] int64 tensors) to the pixels of its input they show. Positions outside
+        the input show black."""
+        return Warped(self.source, self.batch, self.stages + ((where_from, self.size),),
+                      out_size)
 
     def tensor(self) -> torch.Tensor:
         """Read the pixels: [B, C, h, w]."""
         S, C, Hs, Ws = self.source.shape
-        B, h, w = self.index.shape
+        B, (h, w) = self.batch, self.size
+        device = self.source.device
+        rows = torch.arange(h, device=device).view(1, h, 1).expand(B, h, w)
+        cols = torch.arange(w, device=device).view(1, 1, w).expand(B, h, w)
+        valid = None
+        for where_from, (in_h, in_w) in reversed(self.stages):
+            rows, cols = where_from(rows, cols)
+            inside = (rows >= 0) & (rows < in_h) & (cols >= 0) & (cols < in_w)
+            valid = inside if valid is None else valid & inside
+            rows, cols = rows.clamp(0, in_h - 1), cols.clamp(0, in_w - 1)
+        index = (rows * Ws + cols).reshape(B, h * w)
         flat = self.source.reshape(S, C, Hs * Ws)
         if S == 1:
-            out = flat[0].index_select(1, self.index.reshape(-1)).view(C, B, h, w).transpose(0, 1)
+            out = flat[0].index_select(1, index.reshape(-1)).view(C, B, h, w).transpose(0, 1)
         else:
-            out = flat.gather(2, self.index.reshape(B, 1, h * w).expand(B, C, h * w))
-            out = out.view(B, C, h, w)
-        return out * self.valid[:, None].to(out.dtype)
+            out = flat.gather(2, index.view(B, 1, h * w).expand(B, C, h * w)).view(B, C, h, w)
+        return out if valid is None else out * valid[:, None].to(out.dtype)
 
 
 def materialize(x):

@@ -45,6 +45,7 @@ class RunOptions:
     seed: int | None = None
     precision: str = "fp32"         # fp32 | bf16 (autocast; pixels stay fp32)
     compile: bool = False           # torch.compile the CLIP image encoder
+    deterministic: bool = True      # CUDA: same seed, same image (costs speed on GPUs)
     base_dir: Path | None = None    # folder that relative file names in the graph start from
 
 
@@ -67,8 +68,9 @@ class Trainer:
         if self.device.type == "cuda":
             # same seed, same device, same image: cuBLAS needs a fixed workspace for that,
             # and torch must pick deterministic kernels (the engine avoids the ones without)
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True, warn_only=True)
+            if options.deterministic:
+                os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(options.deterministic, warn_only=True)
         self.epochs = train["epochs"] if options.epochs is None else int(options.epochs)
         self.start_epoch = train["start_epoch"]
         seed = options.seed if options.seed is not None else train["seed"]

@@ -28,6 +28,7 @@ from ..problems import Problem
 from .widgets import RESET, ParamWidget
 
 HIGHLIGHT_SECONDS = 2.5
+SCHEDULE = ("active", "start", "end")     # folded away under one line in each node
 
 
 @dataclass
@@ -135,9 +136,18 @@ class EditorView:
             view.problem_tooltip = dpg.add_text("", wrap=420)
         if node_type is not None and node_type.param_list:
             params = dpg.add_node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static)
+            fold = all(node_type.param(name) is not None for name in SCHEDULE)
+            folded = None
             for param in node_type.param_list:
+                parent = params
+                if fold and param.name in SCHEDULE:
+                    if folded is None:
+                        folded = dpg.add_tree_node(
+                            label="active, start, end", parent=params,
+                            default_open=any(name in node.params for name in SCHEDULE))
+                    parent = folded
                 view.params[param.name] = ParamWidget(
-                    params, node.id, param, node.params.get(param.name), self.on_param_edit,
+                    parent, node.id, param, node.params.get(param.name), self.on_param_edit,
                     self.themes, self.widget_handlers, self.on_browse)
         self._apply_node_theme(view)
         self._mark_node(view)
@@ -329,7 +339,9 @@ class EditorView:
 
     def editor_rect(self) -> tuple[tuple[float, float], tuple[float, float]]:
         parent = dpg.get_item_parent(self.editor)
-        origin = dpg.get_item_rect_min(parent) if parent else [0, 0]
+        state = dpg.get_item_state(parent) if parent else {}
+        # a child window of the primary window: its pos is its screen position
+        origin = state.get("rect_min") or state.get("pos") or [0, 0]
         size = dpg.get_item_state(self.editor).get("rect_size") or [800, 600]
         return (origin[0], origin[1]), (size[0], size[1])
 
@@ -380,6 +392,20 @@ class EditorView:
         top = min(n.pos[1] for n in self.graph)
         grid = self._grid((left, top))
         self.shift_view(ox + 30 - (grid[0] + delta[0]), oy + 30 - (grid[1] + delta[1]))
+
+    def frame_right(self) -> None:
+        """Move the view so that the graph's right end (targets, train) is in view."""
+        if not self.graph or not len(self.graph):
+            return
+        delta = self.screen_offset()
+        if delta is None:
+            return
+        (ox, oy), (w, h) = self.editor_rect()
+        right = max(n.pos[0] + (dpg.get_item_state(self.nodes[n.id].item).get("rect_size")
+                                or [240, 0])[0] for n in self.graph if n.id in self.nodes)
+        top = min(n.pos[1] for n in self.graph)
+        grid = self._grid((right, top))
+        self.shift_view(ox + w - 40 - (grid[0] + delta[0]), oy + 30 - (grid[1] + delta[1]))
 
     def highlight(self, node_ids, seconds: float = HIGHLIGHT_SECONDS) -> None:
         until = time.monotonic() + seconds

@@ -10,7 +10,7 @@ from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
-from .runner import RunMessage
+from .runner import RunMessage, rgba
 
 IMAGE_WIDTH = 372
 
@@ -166,7 +166,7 @@ class RunPanel:
         return (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0
 
     def _show_image(self, message: RunMessage) -> None:
-        width, height, data = message.image
+        width, height, data = rgba(message.image)
         if (width, height) != self.image_size:
             if self.image_item is not None:
                 dpg.delete_item(self.image_item)
@@ -179,11 +179,11 @@ class RunPanel:
             self.image_size = (width, height)
         else:
             dpg.set_value(self.image_texture, data)
-        self.pixels = message.pixels
+        self.pixels = message.image
         self.image_version += 1
         dpg.configure_item(self.save_button, enabled=True)
-        for name, (w, h, views) in message.views.items():
-            self._show_views(name, w, h, views)
+        for name, views in message.views.items():
+            self._show_views(name, *rgba(views))
 
     def _show_views(self, name: str, width: int, height: int, data) -> None:
         entry = self.view_items.get(name)
@@ -203,28 +203,33 @@ class RunPanel:
             dpg.set_value(entry[1], data)
 
     def _show_stats(self, stats) -> None:
+        """Per target: each feature's weight, share of the views it was used on, loss and
+        similarity (means over the last epochs), then each constraint's loss."""
         if self.stats_table is not None:
             dpg.delete_item(self.stats_table)
         dpg.configure_item(self.stats_empty, show=False)
         with dpg.table(parent=self.stats_group, header_row=True, row_background=True,
-                       policy=dpg.mvTable_SizingFixedFit, borders_innerV=True) as table:
-            for label in ("target / feature", "weight", "count", "loss", "sim"):
-                dpg.add_table_column(label=label)
+                       policy=dpg.mvTable_SizingStretchProp, borders_innerV=False,
+                       width=-1) as table:
+            dpg.add_table_column(label="target / feature", width_stretch=True,
+                                 init_width_or_weight=1.0)
+            for label in ("w", "used", "loss", "sim"):
+                dpg.add_table_column(label=label, width_fixed=True)
             for target in stats:
                 with dpg.table_row():
                     dpg.add_text(target.name, color=(80, 215, 140))
                 for f in target.features:
                     with dpg.table_row():
-                        dpg.add_text("  " + f.label)
+                        dpg.add_text(_short(f.label))
                         dpg.add_text(f.weight)
-                        dpg.add_text(f"{f.count} ({f.percent:.0f}%)")
+                        dpg.add_text(f"{f.percent:.0f}%")
                         dpg.add_text(f"{f.loss[0]:.3f}")
                         dpg.add_text(f"{f.sim[0]:.3f}")
                 for c in target.constraints:
                     with dpg.table_row():
-                        dpg.add_text("  " + c.label, color=(200, 125, 255))
+                        dpg.add_text(_short(c.label), color=(200, 125, 255))
                         dpg.add_text(c.weight)
-                        dpg.add_text(str(c.count))
+                        dpg.add_text("")
                         dpg.add_text(f"{c.loss[0]:.3f}")
                         dpg.add_text("")
         if self.mono_font is not None:
@@ -237,3 +242,8 @@ class RunPanel:
             dpg.delete_item(texture)
         self.view_items.clear()
         dpg.configure_item(self.views_empty, show=True)
+
+
+def _short(text: str, limit: int = 26) -> str:
+    text = "  " + str(text)
+    return text if len(text) <= limit else text[: limit - 2] + ".."

@@ -143,6 +143,13 @@ class Themes:
                                     category=dpg.mvThemeCat_Nodes)
             with dpg.theme_component(dpg.mvInputText, enabled_state=False):
                 dpg.add_theme_color(dpg.mvThemeCol_Text, MUTED_COLOR)
+            with dpg.theme_component(dpg.mvButton, enabled_state=False):
+                dpg.add_theme_color(dpg.mvThemeCol_Button, (44, 46, 52))
+                dpg.add_theme_color(dpg.mvThemeCol_ButtonHovered, (44, 46, 52))
+                dpg.add_theme_color(dpg.mvThemeCol_ButtonActive, (44, 46, 52))
+                dpg.add_theme_color(dpg.mvThemeCol_Text, (110, 110, 118))
+            with dpg.theme_component(dpg.mvMenuItem, enabled_state=False):
+                dpg.add_theme_color(dpg.mvThemeCol_Text, (110, 110, 118))
         return theme
 
     @staticmethod

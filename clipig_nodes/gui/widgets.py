@@ -24,7 +24,7 @@ from ..registry import Param
 from ..values import ValueProblem, parse_value, split_list
 
 RESET = object()        # "back to the default": the value is removed from the node
-WIDTH = 150
+WIDTH = 118
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 NUMERIC = ("float", "int", "number")
@@ -138,14 +138,15 @@ class ParamWidget:
 
     def __init__(self, parent, node_id: str, param: Param, value: Any,
                  on_edit: Callable[[str, str, Any], None], themes=None, handlers=None,
-                 on_browse: Callable | None = None):
+                 on_browse: Callable | None = None, before=0):
         self.node_id, self.param = node_id, param
         self.on_edit, self.themes, self.handlers, self.on_browse = on_edit, themes, handlers, on_browse
         self.value = value                 # the model value (None = unset: the default applies)
         self.error: str | None = None      # shown inline
         self.items: list[int] = []         # every input item (for handlers and tests)
         self.text_item = self.drag_item = self.toggle = self.input = None
-        self.group = dpg.add_group(parent=parent, horizontal=True, horizontal_spacing=3)
+        self.group = dpg.add_group(parent=parent, horizontal=True, horizontal_spacing=3,
+                                   before=before)
         shown = param.default if value is None else value
         self.mode = "drag" if drag_value(param, shown) is not None else "text"
         self._build(shown)

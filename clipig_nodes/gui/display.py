@@ -1,0 +1,41 @@
+"""Is there a display to open a window on? One clear message instead of a crash.
+
+Dear PyGui (GLFW) aborts the whole process when it cannot open a window, so the
+check runs first: on Linux and the BSDs a window needs an X display (DISPLAY;
+Wayland sessions provide one through XWayland), which is opened and closed
+once with libX11 to be sure it answers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+HINT = ("run it in a desktop session, or without a screen under a virtual one: "
+        "xvfb-run -a python main.py gui ...")
+
+
+def display_problem() -> str | None:
+    """None when a window can be opened, else why not (one line)."""
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return None
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return f"no display: the DISPLAY environment variable is not set; {HINT}"
+    name = ctypes.util.find_library("X11")
+    if not name:
+        return None          # cannot check: let GLFW try
+    try:
+        x11 = ctypes.CDLL(name)
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        handle = x11.XOpenDisplay(display.encode())
+    except (OSError, AttributeError):
+        return None
+    if not handle:
+        return f"cannot open display '{display}' (is the X server running?); {HINT}"
+    x11.XCloseDisplay(handle)
+    return None
