@@ -68,3 +68,13 @@ class Constraint(Stage):
         super().__init_subclass__(**kwargs)
         if cls.name and cls.legacy_name is None:
             cls.legacy_name = cls.name.removesuffix("_constraint")
+
+    @staticmethod
+    def loss_function(name):
+        """ell(a, b) -> [B] for the `loss` param: l1 (mae) is the mean absolute error, l2
+        (mse) the mean squared error, each over all but the batch dimension."""
+        if name in ("l1", "mae"):
+            return lambda a, b: (a - b).abs().flatten(1).mean(dim=1)
+        if name in ("l2", "mse"):
+            return lambda a, b: ((a - b) ** 2).flatten(1).mean(dim=1)
+        raise ValueError(f"unknown constraint loss '{name}' (l1 or l2)")

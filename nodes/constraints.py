@@ -3,7 +3,7 @@
 Every constraint type has ``loss(x, p, ell) -> [B]``: x [B,3,H,W] are the target's
 views as CLIP sees them (resized, clamped to [0, 1]), p the StageParams of the call
 (per-sample params via ``p.tensor``), ell(a, b) -> [B] the chosen loss (see
-:func:`loss_function`). The result is the per-sample loss before the constraint's
+:meth:`Constraint.loss_function`). The result is the per-sample loss before the constraint's
 weight, which the engine applies.
 
 The above/below family (mean, std, saturation, contrast, edge_mean) measures one
@@ -22,16 +22,6 @@ KERNEL = Vector("kernel_size", 2, [3, 3], "Gaussian kernel size [x, y]; even siz
                                           "next odd one.", groups=TRLC, item="int", minimum=0)
 SIGMA = Vector("sigma", 2, None, "Gaussian sigma [x, y]; unset: 0.3 * ((k - 1) / 2 - 1) + 0.8.",
                groups=TRLC, minimum=0)
-
-
-def loss_function(name):
-    """ell(a, b) -> [B] for a constraint's `loss` param: l1 (mae) is the mean absolute error,
-    l2 (mse) the mean squared error, each over all but the batch dimension."""
-    if name in ("l1", "mae"):
-        return lambda a, b: (a - b).abs().flatten(1).mean(dim=1)
-    if name in ("l2", "mse"):
-        return lambda a, b: ((a - b) ** 2).flatten(1).mean(dim=1)
-    raise ValueError(f"unknown constraint loss '{name}' (l1 or l2)")
 
 
 def _blur(x, p):

@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from clipig_nodes.registry import default_registry
-from nodes.constraints import loss_function
+from clipig_nodes.nodebase import Constraint
+
+loss_function = Constraint.loss_function
 from tests.engine_helpers import stage_params
 
 CONSTRAINTS = ["mean_constraint", "std_constraint", "saturation_constraint",

@@ -96,7 +96,7 @@ class TargetRuntime:
                 continue
             node_type = self.registry[stage.type]
             p = StageParams(stage, ctx, batch, sim=mean_sim)
-            ell = _constraint_loss_function(p.value("loss"))
+            ell = node_type.loss_function(p.value("loss"))
             value = node_type.loss(views, p, ell) * p.tensor("weight")
             constraint_losses.append(value.detach())
             total = total + value
@@ -142,9 +142,3 @@ class TargetRuntime:
             used = F.one_hot(pick, n).bool() & enabled_t
         contributions = weights_t * losses_t * used
         return contributions.sum(dim=1), sims, losses_t * used, used
-
-
-def _constraint_loss_function(name: str):
-    if name == "l1":
-        return lambda a, b: (a - b).abs().flatten(1).mean(dim=1)
-    return lambda a, b: ((a - b) ** 2).flatten(1).mean(dim=1)

@@ -750,10 +750,10 @@ class App:
     # --- autosave and recovery --------------------------------------------------------------
 
     def autosave(self, force: bool = False) -> None:
-        if self.history.revision == self._autosaved_revision:
-            return
+        """Every few seconds after a change: the recovery file holds the unsaved graph."""
         now = time.monotonic()
-        if not force and now - self._autosaved_at < self.autosave_interval:
+        if not force and (self.history.revision == self._autosaved_revision
+                          or now - self._autosaved_at < self.autosave_interval):
             return
         self._autosaved_at = now
         self._autosaved_revision = self.history.revision
@@ -884,8 +884,9 @@ class App:
 
         from ..graph.pngmeta import reserve_path, save_png
 
-        graph = (self.runner.graph or self.history.graph).copy()
-        train = next((n for n in graph if n.type == "train"), None)
+        graph = (self.runner.graph or self.history.graph).copy()      # what made the image
+        # where it goes is the editor's Train output (a place, not part of the image's recipe)
+        train = next((n for n in self.history.graph if n.type == "train"), None)
         output = train.params.get("output") if train is not None else None
         source = self.document.path or self.document.origin or "clipig-nodes.png"
         wanted = image_path(output if isinstance(output, str) else None, source)

@@ -209,12 +209,9 @@ class RunPanel:
             dpg.delete_item(self.stats_table)
         dpg.configure_item(self.stats_empty, show=False)
         with dpg.table(parent=self.stats_group, header_row=True, row_background=True,
-                       policy=dpg.mvTable_SizingStretchProp, borders_innerV=False,
-                       width=-1) as table:
-            dpg.add_table_column(label="target / feature", width_stretch=True,
-                                 init_width_or_weight=1.0)
-            for label in ("w", "used", "loss", "sim"):
-                dpg.add_table_column(label=label, width_fixed=True)
+                       policy=dpg.mvTable_SizingFixedFit, borders_innerV=False) as table:
+            for label in ("target / feature", "weight", "used", "loss", "sim"):
+                dpg.add_table_column(label=label)
             for target in stats:
                 with dpg.table_row():
                     dpg.add_text(target.name, color=(80, 215, 140))
@@ -244,6 +241,6 @@ class RunPanel:
         dpg.configure_item(self.views_empty, show=True)
 
 
-def _short(text: str, limit: int = 26) -> str:
+def _short(text: str, limit: int = 24) -> str:
     text = "  " + str(text)
     return text if len(text) <= limit else text[: limit - 2] + ".."

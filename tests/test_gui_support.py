@@ -1,0 +1,121 @@
+"""Shared by the GUI tests: a display (Xvfb, started here when DISPLAY is unset), an App
+per test module (Dear PyGui allows one context at a time) and frame pumping.
+
+Also tests what needs no window: the clear error without a display.
+"""
+
+import atexit
+import os
+import select
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "graphs"
+_xvfb: subprocess.Popen | None = None
+
+
+def ensure_display() -> str:
+    """DISPLAY as it is, or a fresh Xvfb server (killed when the tests end). Fails, does not
+    skip, when Xvfb is missing: the GUI tests are part of the suite."""
+    global _xvfb
+    if os.environ.get("DISPLAY"):
+        return os.environ["DISPLAY"]
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        pytest.fail("the GUI tests need a display: DISPLAY is not set and Xvfb is not installed "
+                    "(install it: apt-get install xvfb)", pytrace=False)
+    read, write = os.pipe()
+    _xvfb = subprocess.Popen([exe, "-displayfd", str(write), "-screen", "0", "1920x1080x24",
+                              "-nolisten", "tcp"], pass_fds=(write,),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    number, deadline = b"", time.monotonic() + 20
+    while not number.endswith(b"\n") and time.monotonic() < deadline:
+        ready, _, _ = select.select([read], [], [], 0.5)
+        if ready:
+            chunk = os.read(read, 16)
+            if not chunk:
+                break
+            number += chunk
+    os.close(read)
+    if not number.strip():
+        _xvfb.kill()
+        pytest.fail("Xvfb did not start", pytrace=False)
+    os.environ["DISPLAY"] = f":{number.decode().strip()}"
+    atexit.register(_stop_xvfb)
+    return os.environ["DISPLAY"]
+
+
+def _stop_xvfb() -> None:
+    if _xvfb is not None and _xvfb.poll() is None:
+        _xvfb.terminate()
+        try:
+            _xvfb.wait(5)
+        except subprocess.TimeoutExpired:
+            _xvfb.kill()
+
+
+def make_app(state_dir, path=None, **kw):
+    ensure_display()
+    from clipig_nodes.gui.app import App
+    kw.setdefault("offer_recovery", False)
+    return App(path, state_dir=state_dir, vsync=False, width=1600, height=960, **kw)
+
+
+def fire(item, app_data=None, user_data=None):
+    """Run an item's callback as Dear PyGui does: (sender, app_data, user_data), cut to the
+    number of arguments the callback takes."""
+    import inspect
+
+    import dearpygui.dearpygui as dpg
+
+    callback = dpg.get_item_callback(item)
+    if user_data is None:
+        user_data = dpg.get_item_user_data(item)
+    args = (item, app_data, user_data)
+    try:
+        params = inspect.signature(callback).parameters.values()
+        if not any(p.kind == p.VAR_POSITIONAL for p in params):
+            args = args[:len(params)]
+    except (TypeError, ValueError):
+        pass
+    return callback(*args)
+
+
+def pump_until(app, condition, timeout=60.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app.frame()
+        if condition():
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"timed out waiting for {what}; status: {app.status_text}")
+
+
+# --- no window needed --------------------------------------------------------------------------
+
+def test_no_display_is_one_clear_error(monkeypatch, capsys):
+    import argparse
+
+    from clipig_nodes.cli import gui_cmd
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    parser = argparse.ArgumentParser()
+    gui_cmd.add_arguments(parser)
+    assert gui_cmd.run(parser.parse_args([])) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "DISPLAY" in err and "xvfb-run" in err
+
+
+def test_editor_process_does_not_import_dearpygui_or_torch_for_graph_work():
+    code = ("import sys; import clipig_nodes.graph.commands, clipig_nodes.graph.clipboard, "
+            "clipig_nodes.gui.files, clipig_nodes.gui.runner; "
+            "print('torch' in sys.modules, 'dearpygui' in sys.modules)")
+    out = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout.split()
+    assert out == ["False", "False"]
