@@ -60,8 +60,26 @@ def _stop_xvfb() -> None:
             _xvfb.kill()
 
 
+def preload_torch() -> None:
+    """Import torch's stack (clip -> torchvision -> triton) before the first OpenGL context.
+
+    Loading triton's LLVM into a process that already holds Mesa's (llvmpipe, radeonsi)
+    crashes it. The editor never imports torch (training runs in its own process), but this
+    test process does: other test modules and the tiny CLIP load it, maybe after a GUI test.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import clip  # noqa: F401
+        except ImportError:
+            pass
+
+
 def make_app(state_dir, path=None, **kw):
     ensure_display()
+    preload_torch()
     from clipig_nodes.gui.app import App
     kw.setdefault("offer_recovery", False)
     return App(path, state_dir=state_dir, vsync=False, width=1600, height=960, **kw)
