@@ -10,36 +10,9 @@ import yaml
 from clipig_nodes.graph.fileformat import load_graph, save_graph
 
 from .graph_builders import strawberries
+from .legacy_examples import STRAWBERRIES as STRAWBERRIES_YAML
 
 ROOT = Path(__file__).resolve().parent.parent
-STRAWBERRIES = Path("/work/shared/examples/strawberries.yaml")
-STRAWBERRIES_YAML = """\
-resolution: 512 512
-epochs: 250
-learnrate: 2.
-learnrate_scale: 1. - .95 * t5
-init:
-  mean: .4
-  std: 0.05
-targets:
-  - name: random sampler
-    batch_size: 5
-    transforms:
-      - random_shift: -1 1
-      - random_rotate:
-          degree: -10 10
-          center: 0 1
-      - random_scale: 0.5 1.
-      - center_crop: 224
-    constraints:
-      - blur:
-          kernel_size: 5
-    select: all
-    features:
-      - text: strawberries lying on the grass
-"""
-
-
 def cli(*args, cwd=None):
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
                           capture_output=True, text=True, cwd=cwd or ROOT, timeout=60)
