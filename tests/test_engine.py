@@ -250,3 +250,13 @@ def test_stop_and_pause_from_another_thread(tiny_clip, tmp_path):
     assert seen[-1].kind == "stopped"
     assert job.result.stopped and job.result.epochs < 10_000
     assert job.result.output.is_file()
+
+
+def test_out_of_memory_is_one_clear_error(tiny_clip, monkeypatch):
+    trainer = trainer_for(small(epochs=3), tiny_clip)
+
+    def exhausted():
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+    monkeypatch.setattr(trainer, "_step", exhausted)
+    with pytest.raises(EngineError, match="out of CPU memory at epoch 0: lower batch_size"):
+        trainer.step()

@@ -9,14 +9,12 @@ import pytest
 from clipig_nodes.graph import commands as C
 from clipig_nodes.graph.model import Link
 
-from .test_gui_support import TEMPLATES, fire, make_app
+from .test_gui_support import TEMPLATES, fire, shared_app
 
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    app = make_app(tmp_path_factory.mktemp("state"))
-    yield app
-    app.close()
+    return shared_app(tmp_path_factory)
 
 
 @pytest.fixture

@@ -77,12 +77,28 @@ def preload_torch() -> None:
             pass
 
 
-def make_app(state_dir, path=None, **kw):
-    ensure_display()
-    preload_torch()
-    from clipig_nodes.gui.app import App
-    kw.setdefault("offer_recovery", False)
-    return App(path, state_dir=state_dir, vsync=False, width=1600, height=960, **kw)
+_app = None
+
+
+def shared_app(tmp_path_factory, run_options=None):
+    """The one App of this test process, made on first use and closed when the process
+    ends. Dear PyGui allows one context at a time, and making a second one after the first
+    was destroyed is not reliable (it crashes now and then), so every GUI test module uses
+    this App and starts from a new document."""
+    global _app
+    if _app is None or _app.closed:
+        ensure_display()
+        preload_torch()
+        from clipig_nodes.gui.app import App
+        _app = App(None, state_dir=tmp_path_factory.mktemp("gui-state"), offer_recovery=False,
+                   vsync=False, width=1600, height=960)
+        atexit.register(_app.close)
+    _app.run_options = dict(run_options or {})
+    _app.dialogs.current and _app.dialogs.current.close()
+    _app.history.mark_saved()
+    _app.new_document()
+    _app.pump(1)
+    return _app
 
 
 def fire(item, app_data=None, user_data=None):

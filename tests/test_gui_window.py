@@ -19,21 +19,21 @@ from clipig_nodes.graph.model import Link
 from clipig_nodes.graph.pngmeta import read_png_graph
 from clipig_nodes.gui.theme import GRID_BACKGROUND, SOCKET_COLORS
 
-from .test_gui_support import ROOT, TEMPLATES, fire, make_app, pump_until
+from .test_gui_support import ROOT, TEMPLATES, fire, shared_app, pump_until
 
 STRAWBERRIES = TEMPLATES / "strawberries.graph.yaml"
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory):
-    return tmp_path_factory.mktemp("state")
-
-
-@pytest.fixture(scope="module")
-def app(state, tiny_clip):
-    app = make_app(state, run_options={"model": tiny_clip, "device": "cpu"})
+def app(tmp_path_factory, tiny_clip):
+    app = shared_app(tmp_path_factory, run_options={"model": tiny_clip, "device": "cpu"})
     yield app
-    app.close()
+    app.runner.shutdown()
+
+
+@pytest.fixture
+def state(app):
+    return app.recovery.folder
 
 
 def screenshot(app, path) -> np.ndarray:
