@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from clipig_nodes.engine import Run, RunOptions
-from clipig_nodes.engine.outputs import output_path
+from clipig_nodes.output_names import output_path
 from clipig_nodes.graph.fileformat import load_graph, save_graph
 from clipig_nodes.graph.pngmeta import read_png_graph, read_png_text
 

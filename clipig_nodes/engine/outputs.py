@@ -1,8 +1,7 @@
 """Where a run's image goes, and writing it: PNG with the graph inside, plus a sidecar.
 
-- The name comes from -o, else the Train node's `output` (default "./"): a folder
-  (ending in a separator, or an existing folder) gets `<source name>.png`; a name
-  without an extension gets `.png`.
+- The wanted name comes from clipig_nodes.output_names (-o, else the Train node's
+  `output`).
 - A name that exists is never replaced: `name.png`, `name-1.png`, ... The name is
   claimed atomically when the run starts (pngmeta.reserve_path), so runs started
   at the same time get distinct files. Snapshots and the final image rewrite
@@ -14,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -26,27 +24,6 @@ from .errors import EngineError
 from .images import to_pil
 
 RUN_KEY = "clipig-nodes-run"
-
-
-def source_stem(source: str | os.PathLike | None) -> str:
-    if not source:
-        return "output"
-    name = Path(source).name
-    for suffix in (SUFFIX, ".yaml", ".yml", ".png"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)] or "output"
-    return Path(name).stem or "output"
-
-
-def output_path(output: str | None, source: str | os.PathLike | None = None) -> Path:
-    """The wanted image path (before numbering) from -o / the Train node's output."""
-    output = output or "./"
-    path = Path(os.path.expanduser(output))
-    if output.endswith(("/", os.sep)) or path.is_dir():
-        path = path / f"{source_stem(source)}.png"
-    elif not path.suffix:
-        path = path.with_suffix(".png")
-    return path
 
 
 class OutputFile:

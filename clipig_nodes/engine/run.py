@@ -22,7 +22,8 @@ from ..graph.compile import compile_graph
 from ..graph.model import Graph
 from .errors import EngineError
 from .images import to_pil
-from .outputs import OutputFile, output_path, run_header
+from ..output_names import output_path
+from .outputs import OutputFile, run_header
 from .stats import TargetStats, format_table
 from .trainer import RunOptions, Trainer
 
