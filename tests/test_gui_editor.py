@@ -298,3 +298,28 @@ def test_node_moves_become_one_command(straw):
     straw.undo()
     assert straw.history.graph.nodes["pixels"].pos == (0.0, 0.0)
     assert dpg.get_item_pos(view.item) == [x, y]
+
+
+def test_keyboard_shortcuts(straw, monkeypatch):
+    held = set()
+    monkeypatch.setattr(straw, "_down", lambda *keys: any(k in held for k in keys))
+    straw.execute(C.SetParam("train", "epochs", 12))
+    held.add(dpg.mvKey_LControl)
+    straw.on_key(dpg.mvKey_Z)                                 # Ctrl+Z
+    assert straw.history.graph.nodes["train"].params["epochs"] == 250
+    straw.on_key(dpg.mvKey_Y)                                 # Ctrl+Y
+    assert straw.history.graph.nodes["train"].params["epochs"] == 12
+    held.add(dpg.mvKey_LShift)
+    straw.on_key(dpg.mvKey_Z)                                 # Ctrl+Shift+Z: nothing to redo
+    assert straw.status_text == "nothing to redo"
+    held.discard(dpg.mvKey_LShift)
+    # while a text field is being typed in, its own Ctrl+Z and Delete win
+    straw.editing.add(123)
+    straw.on_key(dpg.mvKey_Z)
+    assert straw.history.graph.nodes["train"].params["epochs"] == 12
+    straw.editing.clear()
+    straw.on_key(dpg.mvKey_Z)
+    assert straw.history.graph.nodes["train"].params["epochs"] == 250
+    held.clear()
+    straw.on_key(dpg.mvKey_Delete)                            # nothing selected
+    assert straw.status_text.startswith("nothing selected")

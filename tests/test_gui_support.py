@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,8 @@ def ensure_display() -> str:
     read, write = os.pipe()
     _xvfb = subprocess.Popen([exe, "-displayfd", str(write), "-screen", "0", "1920x1080x24",
                               "-nolisten", "tcp"], pass_fds=(write,),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             preexec_fn=_die_with_parent)
     os.close(write)
     number, deadline = b"", time.monotonic() + 20
     while not number.endswith(b"\n") and time.monotonic() < deadline:
@@ -49,6 +51,16 @@ def ensure_display() -> str:
     os.environ["DISPLAY"] = f":{number.decode().strip()}"
     atexit.register(_stop_xvfb)
     return os.environ["DISPLAY"]
+
+
+def _die_with_parent() -> None:
+    """Linux: Xvfb gets SIGTERM when the test process dies, even if it crashes."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)   # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _stop_xvfb() -> None:
@@ -91,7 +103,7 @@ def shared_app(tmp_path_factory, run_options=None):
         preload_torch()
         from clipig_nodes.gui.app import App
         _app = App(None, state_dir=tmp_path_factory.mktemp("gui-state"), offer_recovery=False,
-                   vsync=False, width=1600, height=960)
+                   vsync=False, width=1600, height=960, max_fps=None)
         atexit.register(_app.close)
     _app.run_options = dict(run_options or {})
     _app.dialogs.current and _app.dialogs.current.close()
@@ -153,3 +165,61 @@ def test_editor_process_does_not_import_dearpygui_or_torch_for_graph_work():
     out = subprocess.run([os.sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+RUN_WITHOUT_TORCH = """
+import sys, time
+sys.path.insert(0, {root!r})
+from clipig_nodes.graph.fileformat import load_graph
+from clipig_nodes.gui.runner import Runner
+if __name__ == "__main__":
+    graph = load_graph({template!r})
+    graph.set_param("pixels", "resolution", [48, 48])
+    graph.set_param("center_crop", "size", [32, 32])
+    graph.set_param("train", "epochs", 6)
+    runner = Runner()
+    runner.start(graph, {{"model": {model!r}, "device": "cpu"}})
+    kinds, deadline = [], time.monotonic() + 120
+    while runner.state != "finished" and time.monotonic() < deadline:
+        kinds += [m.kind for m in runner.drain() if m.image is not None or m.stats]
+        time.sleep(0.02)
+    state = runner.state
+    runner.shutdown()
+    print(state, "torch" in sys.modules, "epoch" in kinds and "done" in kinds)
+"""
+
+
+def test_training_runs_in_its_own_process_and_torch_stays_out_of_the_editor(tiny_clip, tmp_path):
+    """The editor process never imports torch, not even to unpickle what training sends:
+    torch's triton next to an OpenGL driver built on LLVM crashes a process."""
+    script = tmp_path / "run.py"
+    script.write_text(RUN_WITHOUT_TORCH.format(root=str(ROOT), model=tiny_clip,
+                                               template=str(TEMPLATES / "strawberries.graph.yaml")))
+    done = subprocess.run([os.sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.stdout.split() == ["finished", "False", "True"], done.stderr
+
+
+def test_screenshot_command_trains_and_saves_a_new_file(tiny_clip, tmp_path):
+    """`main.py gui FILE --screenshot OUT --run-epochs N` (what made docs/editor.png)."""
+    out = tmp_path / "editor.png"
+    out.write_bytes(b"taken")                    # never overwritten: the next free name is used
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from clipig_nodes.gui.screenshot import take_screenshot\n"
+            "if __name__ == '__main__':\n"
+            "    sys.exit(take_screenshot(%r, %r, run_epochs=1, size=(1280, 800),\n"
+            "                             run_options={'model': %r, 'device': 'cpu'}))\n"
+            % (str(ROOT), str(out), str(TEMPLATES / "lighthouse-in-a-storm.graph.yaml"), tiny_clip))
+    script = tmp_path / "shot.py"
+    script.write_text(code)
+    ensure_display()
+    done = subprocess.run([os.sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    written = tmp_path / "editor-1.png"
+    assert done.stdout.strip() == str(written) and out.read_bytes() == b"taken"
+    from PIL import Image
+    with Image.open(written) as image:
+        assert image.size == (1280, 800)
+        small = np.asarray(image.convert("RGB").resize((64, 40))).reshape(-1, 3)
+        assert len({tuple(p) for p in small}) > 20

@@ -17,7 +17,7 @@ from clipig_nodes.graph import commands as C
 from clipig_nodes.graph.fileformat import load_graph
 from clipig_nodes.graph.model import Link
 from clipig_nodes.graph.pngmeta import read_png_graph
-from clipig_nodes.gui.theme import GRID_BACKGROUND, SOCKET_COLORS
+from clipig_nodes.gui.theme import BACKGROUND, SOCKET_COLORS
 
 from .test_gui_support import ROOT, TEMPLATES, fire, shared_app, pump_until
 
@@ -49,13 +49,14 @@ def test_template_drawn_nodes_and_links_in_the_frame_buffer(app, tmp_path):
     assert (width, height) == (dpg.get_viewport_client_width(), dpg.get_viewport_client_height())
     # every node Dear PyGui drew is there, not grid background
     visible = 0
+    (ex, ey), (ew, eh) = app.editor.editor_rect()
     for node_id, view in app.editor.nodes.items():
         state = dpg.get_item_state(view.item)
         (x0, y0), (x1, y1) = state["rect_min"], state["rect_max"]
-        if not state["visible"] or x0 < 0 or x1 >= width or y1 >= height:
-            continue
+        if not state["visible"] or x0 < ex or y0 < ey or x1 > ex + ew or y1 > ey + eh:
+            continue          # (partly) outside the editor's area: clipped
         region = with_links[y0:y1, x0:x1]
-        background = np.all(np.abs(region - np.array(GRID_BACKGROUND)) <= 6, axis=-1).mean()
+        background = np.all(np.abs(region - np.array(BACKGROUND)) <= 6, axis=-1).mean()
         assert region.size and background < 0.5, node_id
         visible += 1
     assert visible >= 3
@@ -163,6 +164,11 @@ def test_save_image_embeds_the_graph_and_never_overwrites(app, tmp_path):
     assert read_png_graph(first).nodes["train"].params["seed"] == \
         app.runner.graph.nodes["train"].params["seed"]
     assert "cream" in read_png_graph(first).nodes
+    # the PNG opens as the graph inside it (training goes on meanwhile)
+    app.history.mark_saved()
+    app.open_path(first)
+    assert app.document.kind == "png" and app.document.path is None
+    assert app.history.graph == read_png_graph(first)
 
 
 def test_stop(app):
@@ -187,6 +193,47 @@ def test_save_and_reopen_gives_the_same_graph(app, tmp_path):
     assert app.dialogs.current is None
     assert app.history.graph == saved == load_graph(path)
     assert path.resolve() in app.recent.load()
+
+
+def test_legacy_yaml_import_export_and_png_reopen(app, tmp_path):
+    from .legacy_examples import STRAWBERRIES as LEGACY
+
+    config = tmp_path / "strawberries.yaml"
+    config.write_text(LEGACY)
+    app.history.mark_saved()
+    app.open_path(config)
+    assert app.document.kind == "legacy" and app.document.path is None
+    graph = app.history.graph
+    assert {n.type for n in graph} >= {"pixels", "train", "target", "text_feature"}
+    assert len({n.pos for n in graph}) == len(graph)              # laid out, not piled up
+    assert len(app.editor.nodes) == len(graph)
+    assert app.document.suggested_path() == tmp_path.resolve() / "strawberries.graph.yaml"
+    # export back to CLIPig YAML
+    out = tmp_path / "back.yaml"
+    problems = app.export_to(out)
+    assert out.is_file() and not any(p.is_error for p in problems)
+    assert "strawberries lying on the grass" in out.read_text()
+    app.dialogs.current and app.dialogs.current.close()
+
+
+def test_file_dialogs_open_and_close(app, tmp_path):
+    app.history.mark_saved()
+    for open_dialog in (app.open_dialog, app.save_as_dialog, app.import_dialog, app.export_dialog):
+        open_dialog()
+        dialog = app.dialogs.file_dialog
+        assert dialog is not None and dpg.does_item_exist(dialog)
+        app.pump(2)
+        # what choosing a file does (the dialog's own callback), for Save as
+        if open_dialog == app.save_as_dialog:
+            path = tmp_path / "chosen"
+            fire(dialog, {"file_path_name": str(path), "selections": {}})
+            assert (tmp_path / "chosen.graph.yaml").is_file()
+            assert app.document.path == (tmp_path / "chosen.graph.yaml").resolve()
+        else:
+            app.dialogs.cancel_file()
+            assert app.dialogs.file_dialog is None
+            assert not dpg.get_item_configuration(dialog)["show"]
+        app.pump(1)
 
 
 def test_unsaved_changes_are_never_dropped_unasked(app, tmp_path, monkeypatch):

@@ -59,6 +59,9 @@ def run(args) -> int:
                                run_options=options, size=(width, height))
     from ..gui.app import App
 
-    app = App(args.file, run_options=options, width=width, height=height)
-    app.run_loop()
+    app = App(args.file, run_options=options, width=width, height=height, warm_up=True)
+    try:
+        app.run_loop()
+    finally:
+        app.close()          # stops the training process; a second close does nothing
     return 0

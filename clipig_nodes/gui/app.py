@@ -1,12 +1,11 @@
 """The editor window: menus, shortcuts, panels, and the main loop.
 
-One App per Dear PyGui context (one per process). The model is a History over
+One App per process (Dear PyGui has one context). The model is a History over
 a Graph; every panel is a view over it, refreshed by the history's listener.
-Training runs on a worker thread (gui.runner); the main loop renders frames by
-hand (`render_dearpygui_frame`) and between frames runs the Dear PyGui
-callbacks (manual callback management: every callback runs on this thread),
-drains the runner's messages into the run panel, reads node moves, and
-autosaves.
+Training runs in a worker process (gui.runner, gui.worker); the main loop
+renders frames by hand (`render_dearpygui_frame`) and between frames runs the
+Dear PyGui callbacks (manual callback management: every callback runs on this
+thread), drains the training's messages into the run panel, and autosaves.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from .palette import CATEGORY_TITLES, Palette, grouped
 from .problems import ProblemsPanel
 from .run_panel import RunPanel
 from .runner import FINISHED, LOADING, RUNNING, Runner
-from .theme import Themes, load_fonts
+from .theme import BACKGROUND, Themes, load_fonts
 
 APP_NAME = "clipig-nodes"
 SHORTCUTS = """Ctrl+Z  undo            Ctrl+Y / Ctrl+Shift+Z  redo
@@ -62,10 +61,13 @@ def image_path(output: str | None, source) -> Path:
 class App:
     def __init__(self, path=None, *, run_options: dict | None = None, state_dir=None,
                  registry=None, width: int = 1600, height: int = 960, offer_recovery: bool = True,
-                 autosave_interval: float = 3.0, vsync: bool = True, templates_dir=None):
+                 autosave_interval: float = 3.0, vsync: bool = True, templates_dir=None,
+                 max_fps: float | None = 60.0, warm_up: bool = False):
         self.registry = registry or default_registry()
         self.run_options = dict(run_options or {})
         self.autosave_interval = autosave_interval
+        self.max_fps = max_fps            # without vsync (a virtual display) frames would spin
+        self._frame_started = 0.0
         self.templates_dir = templates_dir
         folder = Path(state_dir) if state_dir else files.state_dir()
         self.recent = files.RecentFiles(folder)
@@ -99,15 +101,19 @@ class App:
         self.dialogs = Dialogs(self.text_handlers)
         self._build()
         dpg.create_viewport(title=APP_NAME, width=width, height=height, disable_close=True,
-                            vsync=vsync, clear_color=(30, 31, 36, 255))
+                            vsync=vsync, clear_color=(*BACKGROUND, 255))
         dpg.set_exit_callback(lambda: self.request_exit())
         dpg.setup_dearpygui()
         dpg.show_viewport()
-        dpg.set_primary_window(self.window, True)
+        dpg.set_viewport_resize_callback(lambda: self._fit_window())
+        self._fit_window()
         dpg.bind_theme(self.themes.app)
+        dpg.bind_item_theme(self.window, self.themes.main_window)
         self._on_history(self.history, "reset", None)
         self.status("Start from a template (Templates menu), open a graph (Ctrl+O), or add nodes "
                     "from the palette. Right-click the canvas to add a node at the mouse.")
+        if warm_up:
+            self.runner.warm_up()         # torch loads in the training process meanwhile
         if path is not None:
             self.open_path(path, ask=False)
         if offer_recovery:
@@ -134,14 +140,20 @@ class App:
         self.history.seal()
 
     def _build(self) -> None:
-        with dpg.window(no_scrollbar=True) as self.window:
+        # Not a "primary window": Dear PyGui fills a primary window's background even when
+        # told not to, and with a software renderer each full-window fill costs ~10 ms a
+        # frame. This one draws no background (the viewport's clear colour is it) and
+        # follows the viewport's size.
+        with dpg.window(no_scrollbar=True, no_title_bar=True, no_move=True, no_resize=True,
+                        no_collapse=True, no_close=True, no_background=True, pos=(0, 0),
+                        no_bring_to_front_on_focus=True, menubar=True) as self.window:
             self._menus()
             with dpg.group(horizontal=True):
                 with dpg.child_window(width=230, height=-28) as self.palette_window:
                     self.palette = Palette(self.palette_window, self.registry, self.add_node,
                                            self.text_handlers)
                 with dpg.group():
-                    with dpg.child_window(width=-410, height=-190, border=False,
+                    with dpg.child_window(width=-410, height=-150, border=False,
                                           no_scrollbar=True) as self.editor_window:
                         self.editor = EditorView(self.editor_window, self.registry, self.themes,
                                                  self.execute, self.status, self.text_handlers,
@@ -156,6 +168,10 @@ class App:
                 self.status_item = dpg.add_text("")
         self._add_menu()
         self._node_menu()
+
+    def _fit_window(self) -> None:
+        dpg.configure_item(self.window, pos=(0, 0), width=dpg.get_viewport_client_width(),
+                           height=dpg.get_viewport_client_height())
 
     def _menus(self) -> None:
         with dpg.menu_bar():
@@ -264,6 +280,11 @@ class App:
 
     def frame(self) -> None:
         """One frame: render, then run callbacks and per-frame work (all on this thread)."""
+        if self.max_fps:
+            rest = self._frame_started + 1.0 / self.max_fps - time.perf_counter()
+            if rest > 0:
+                time.sleep(rest)      # leave the CPU to training instead of spinning
+        self._frame_started = time.perf_counter()
         dpg.render_dearpygui_frame()
         self.frames += 1
         jobs = dpg.get_callback_queue()
@@ -280,6 +301,7 @@ class App:
         if self.runner.state == RUNNING:
             self.run_panel.set_edits_pending(self.history.revision != self.run_revision)
         self.editor.expire_highlights()
+        self.dialogs.collect()
         if self._frame_all_in is not None:
             self._frame_all_in -= 1
             if self._frame_all_in <= 0:
@@ -535,11 +557,11 @@ class App:
         typing = bool(self.editing)
         if key == dpg.mvKey_F5:
             self.stop_run() if shift else self.start_run()
-        elif key == getattr(dpg, "mvKey_F6", -1):
+        elif key == dpg.mvKey_F6:
             self.update_run()
         elif ctrl and key == dpg.mvKey_S:
             self.save() if shift else self.save_image()
-        elif typing or self.dialogs.current is not None:
+        elif typing or self.dialogs.busy:
             return          # text fields keep their own Ctrl+Z, Delete, copy and paste
         elif ctrl and key == dpg.mvKey_Z:
             self.redo() if shift else self.undo()
@@ -559,7 +581,7 @@ class App:
             self.open_dialog()
         elif key == dpg.mvKey_Delete or (key == dpg.mvKey_Back and not ctrl):
             self.delete_selection()
-        elif key == getattr(dpg, "mvKey_Home", -1):
+        elif key == dpg.mvKey_Home:
             self.editor.frame_all()
 
     def on_mouse_release(self) -> None:
@@ -568,7 +590,7 @@ class App:
             self.history.seal()
 
     def on_right_click(self) -> None:
-        if not dpg.is_item_hovered(self.editor.editor) or self.dialogs.current is not None:
+        if not dpg.is_item_hovered(self.editor.editor) or self.dialogs.busy:
             return
         if self.editor.hovered_node() is not None:
             return          # the node menu handles it

@@ -24,8 +24,8 @@ class Dialog:
         vw = max(dpg.get_viewport_client_width(), width + 20)
         vh = max(dpg.get_viewport_client_height(), 200)
         with dpg.window(label=title, modal=True, no_collapse=True, width=width, autosize=True,
-                        pos=(int((vw - width) / 2), int(vh / 3)), no_close=True,
-                        on_close=lambda: self.close()) as self.window:
+                        pos=(int((vw - width) / 2), int(vh / 3)),
+                        no_close=True) as self.window:
             dpg.add_text(message, wrap=width - 20)
             if text is not None:
                 self.input = dpg.add_input_text(default_value=text, width=-1, on_enter=True,
@@ -37,6 +37,7 @@ class Dialog:
                 for label, _ in buttons:
                     self.buttons[label] = dpg.add_button(label=label, width=96, user_data=label,
                                                          callback=lambda s, a, u: self.press(u))
+        manager.show_when_ready(self.window)
         if self.input is not None:
             dpg.focus_item(self.input)
 
@@ -59,8 +60,7 @@ class Dialog:
                 callback()
 
     def close(self) -> None:
-        if dpg.does_item_exist(self.window):
-            dpg.delete_item(self.window)
+        self.manager.discard(self.window)
         if self.manager.current is self:
             self.manager.current = None
 
@@ -70,6 +70,43 @@ class Dialogs:
         self.current: Dialog | None = None
         self.file_dialog = None
         self.text_handlers = text_handlers
+        self._trash: list[list] = []         # [window, frames to wait]
+        self._waiting: list = []             # windows to show once the closing ones are gone
+
+    @property
+    def busy(self) -> bool:
+        """A dialog is open: keys belong to it, not to the editor."""
+        return self.current is not None or (
+            self.file_dialog is not None and dpg.does_item_exist(self.file_dialog)
+            and bool(dpg.get_item_configuration(self.file_dialog).get("show")))
+
+    def discard(self, window) -> None:
+        """Close a modal window: hidden now, deleted a few frames later. (Deleting an open
+        modal at once leaves Dear ImGui's popup stack stale: the next modal or popup would
+        not open.)"""
+        if window is not None and dpg.does_item_exist(window):
+            dpg.configure_item(window, show=False)
+            self._trash.append([window, 3])
+
+    def show_when_ready(self, window) -> None:
+        """A modal opened in the frame another one closes would be closed with it (it
+        opens as its child): wait until the closing ones are gone."""
+        if self._trash:
+            dpg.configure_item(window, show=False)
+            self._waiting.append(window)
+
+    def collect(self) -> None:
+        """Called once per frame by the app."""
+        for entry in list(self._trash):
+            entry[1] -= 1
+            if entry[1] <= 0:
+                self._trash.remove(entry)
+                if dpg.does_item_exist(entry[0]):
+                    dpg.delete_item(entry[0])
+        if not self._trash and self._waiting:
+            window = self._waiting.pop(0)
+            if dpg.does_item_exist(window):
+                dpg.configure_item(window, show=True)
 
     def ask(self, title: str, message: str, buttons: list[tuple[str, Callable | None]]) -> Dialog:
         if self.current is not None:
@@ -90,8 +127,7 @@ class Dialogs:
                     save: bool = False, extensions: list[tuple[str, str]] = (),
                     default_path: Path | None = None, multiple: bool = False) -> int:
         """Dear PyGui's file dialog; `on_chosen` gets the chosen paths."""
-        if self.file_dialog is not None and dpg.does_item_exist(self.file_dialog):
-            dpg.delete_item(self.file_dialog)
+        self.discard(self.file_dialog)
         folder = str(default_path.parent if default_path else Path.cwd())
         name = default_path.name if (save and default_path) else ""
 
@@ -101,13 +137,13 @@ class Dialogs:
                 path = app_data.get("file_path_name") or ""
                 selections = [path] if path else []
             paths = [Path(p) for p in selections if p]
-            dpg.delete_item(sender)
+            self.discard(sender)
             self.file_dialog = None
             if paths:
                 on_chosen(paths)
 
         def cancelled(sender, app_data):
-            dpg.delete_item(sender)
+            self.discard(sender)
             self.file_dialog = None
 
         vw, vh = dpg.get_viewport_client_width(), dpg.get_viewport_client_height()
@@ -116,8 +152,15 @@ class Dialogs:
                              default_path=folder if os.path.isdir(folder) else str(Path.cwd()),
                              default_filename=name, file_count=20 if multiple else 1,
                              width=min(900, vw - 40), height=min(560, vh - 60)) as dialog:
-            for ext, label in extensions:
-                dpg.add_file_extension(ext, custom_text=label)
+            for ext, _ in extensions:
+                dpg.add_file_extension(ext)
             dpg.add_file_extension(".*")
         self.file_dialog = dialog
+        self.show_when_ready(dialog)
+        self._cancel = lambda: cancelled(dialog, None)
         return dialog
+
+    def cancel_file(self) -> None:
+        """What the file dialog's Cancel button does."""
+        if self.file_dialog is not None and dpg.does_item_exist(self.file_dialog):
+            self._cancel()

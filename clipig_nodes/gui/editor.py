@@ -132,7 +132,7 @@ class EditorView:
                 self.attributes[attr] = (node.id, socket.name, False)
         status = dpg.add_node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static)
         view.problem_text = dpg.add_text("", parent=status, show=False, wrap=300)
-        with dpg.tooltip(view.problem_text) as tip:
+        with dpg.tooltip(view.problem_text):
             view.problem_tooltip = dpg.add_text("", wrap=420)
         if node_type is not None and node_type.param_list:
             params = dpg.add_node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static)

@@ -4,7 +4,6 @@ batch of views CLIP saw. It renders RunMessages; it starts nothing itself."""
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from typing import Callable
 
@@ -79,6 +78,8 @@ class RunPanel:
                 self.stats_empty = dpg.add_text("(every half second while training)",
                                                 parent=self.stats_group, color=(120, 122, 132))
                 self.stats_table = None
+                self.stats_cells: list = []
+                self.stats_kinds: list = []
             with dpg.collapsing_header(label="What CLIP sees", default_open=True):
                 self.views_group = dpg.add_group()
                 self.views_empty = dpg.add_text("each target's batch of views, as CLIP gets them",
@@ -166,7 +167,8 @@ class RunPanel:
         return (e1 - e0) / (t1 - t0) if t1 > t0 else 0.0
 
     def _show_image(self, message: RunMessage) -> None:
-        width, height, data = rgba(message.image)
+        width, height, data = rgba(message.preview if message.preview is not None
+                                   else message.image)
         if (width, height) != self.image_size:
             if self.image_item is not None:
                 dpg.delete_item(self.image_item)
@@ -204,34 +206,41 @@ class RunPanel:
 
     def _show_stats(self, stats) -> None:
         """Per target: each feature's weight, share of the views it was used on, loss and
-        similarity (means over the last epochs), then each constraint's loss."""
-        if self.stats_table is not None:
-            dpg.delete_item(self.stats_table)
-        dpg.configure_item(self.stats_empty, show=False)
-        with dpg.table(parent=self.stats_group, header_row=True, row_background=True,
-                       policy=dpg.mvTable_SizingFixedFit, borders_innerV=False) as table:
-            for label in ("target / feature", "weight", "used", "loss", "sim"):
-                dpg.add_table_column(label=label)
-            for target in stats:
-                with dpg.table_row():
-                    dpg.add_text(target.name, color=(80, 215, 140))
-                for f in target.features:
-                    with dpg.table_row():
-                        dpg.add_text(_short(f.label))
-                        dpg.add_text(f.weight)
-                        dpg.add_text(f"{f.percent:.0f}%")
-                        dpg.add_text(f"{f.loss[0]:.3f}")
-                        dpg.add_text(f"{f.sim[0]:.3f}")
-                for c in target.constraints:
-                    with dpg.table_row():
-                        dpg.add_text(_short(c.label), color=(200, 125, 255))
-                        dpg.add_text(c.weight)
-                        dpg.add_text("")
-                        dpg.add_text(f"{c.loss[0]:.3f}")
-                        dpg.add_text("")
-        if self.mono_font is not None:
-            dpg.bind_item_font(table, self.mono_font)
-        self.stats_table = table
+        similarity (means over the last epochs), then each constraint's loss. The table is
+        made once; its cells are rewritten (rows are remade only when the graph changed)."""
+        rows = []
+        for target in stats:
+            rows.append(((target.name, "", "", "", ""), "target"))
+            for f in target.features:
+                rows.append(((_short(f.label), f.weight, f"{f.percent:.0f}%", f"{f.loss[0]:.3f}",
+                              f"{f.sim[0]:.3f}"), "feature"))
+            for c in target.constraints:
+                rows.append(((_short(c.label), c.weight, "", f"{c.loss[0]:.3f}", ""), "constraint"))
+        if self.stats_table is None:
+            dpg.configure_item(self.stats_empty, show=False)
+            with dpg.table(parent=self.stats_group, header_row=True, row_background=True,
+                           policy=dpg.mvTable_SizingFixedFit, borders_innerV=False) as table:
+                for label, width in (("target / feature", 150), ("weight", 44), ("used", 40),
+                                     ("loss", 48), ("sim", 48)):
+                    dpg.add_table_column(label=label, width_fixed=True,
+                                         init_width_or_weight=width)
+            if self.mono_font is not None:
+                dpg.bind_item_font(table, self.mono_font)
+            self.stats_table, self.stats_cells, self.stats_kinds = table, [], []
+        if [kind for _, kind in rows] != self.stats_kinds:
+            for row in dpg.get_item_children(self.stats_table, 1) or []:
+                dpg.delete_item(row)
+            self.stats_cells = []
+            colours = {"target": (80, 215, 140), "constraint": (200, 125, 255),
+                       "feature": (215, 215, 222)}
+            for _, kind in rows:
+                with dpg.table_row(parent=self.stats_table):
+                    self.stats_cells.append([dpg.add_text("", color=colours[kind])
+                                             for _ in range(5)])
+            self.stats_kinds = [kind for _, kind in rows]
+        for (values, _), cells in zip(rows, self.stats_cells):
+            for value, cell in zip(values, cells):
+                dpg.set_value(cell, value)
 
     def clear_views(self) -> None:
         for group, texture, _ in self.view_items.values():
@@ -241,6 +250,6 @@ class RunPanel:
         dpg.configure_item(self.views_empty, show=True)
 
 
-def _short(text: str, limit: int = 24) -> str:
+def _short(text: str, limit: int = 21) -> str:
     text = "  " + str(text)
     return text if len(text) <= limit else text[: limit - 2] + ".."

@@ -53,6 +53,7 @@ class Runner:
         self.graph: Graph | None = None          # what the run trains (seed filled in)
         self.update_error: str | None = None
         self.updates_applied = 0
+        self.started = ""                         # "training on cpu, seed ..."
 
     # --- the process ------------------------------------------------------------------------
 
@@ -130,6 +131,7 @@ class Runner:
         for message in messages:
             if message.kind == "started":
                 self.state = RUNNING
+                self.started = message.message
                 if message.graph:
                     self.graph = loads_graph(message.graph, source="run")
             elif message.kind == "updated":

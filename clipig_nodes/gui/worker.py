@@ -26,6 +26,46 @@ import numpy as np
 
 VIEW_SIZE = 96            # each view of what CLIP sees, sent at this size
 MAX_VIEWS = 8
+PREVIEW_SIZE = 384        # the live image is shown at most this large
+
+
+@dataclass
+class FeatureRow:
+    label: str
+    weight: str
+    count: int
+    percent: float
+    loss: tuple
+    sim: tuple
+
+
+@dataclass
+class ConstraintRow:
+    label: str
+    weight: str
+    count: int
+    loss: tuple
+
+
+@dataclass
+class TargetRows:
+    name: str
+    features: list = field(default_factory=list)
+    constraints: list = field(default_factory=list)
+
+
+def plain_stats(stats) -> list[TargetRows] | None:
+    """engine.stats.TargetStats -> the same numbers in classes of this module, so that
+    unpickling them in the editor does not import the engine (and torch)."""
+    if not stats:
+        return None
+    floats = lambda values: tuple(float(v) for v in values)      # noqa: E731
+    return [TargetRows(str(t.name),
+                       [FeatureRow(str(f.label), str(f.weight), int(f.count), float(f.percent),
+                                   floats(f.loss), floats(f.sim)) for f in t.features],
+                       [ConstraintRow(str(c.label), str(c.weight), int(c.count), floats(c.loss))
+                        for c in t.constraints])
+            for t in stats]
 
 
 @dataclass
@@ -36,8 +76,9 @@ class RunMessage:
     t: float = 0.0
     learnrate: float = 0.0
     loss: float | None = None
-    stats: list | None = None
+    stats: list | None = None              # TargetRows (or a traceback, for errors)
     image: np.ndarray | None = None        # [H, W, 3] uint8, as the PNG would hold it
+    preview: np.ndarray | None = None      # the same, at most PREVIEW_SIZE on a side
     views: dict = field(default_factory=dict)    # target name -> [h, w, 3] uint8
     graph: str | None = None               # graph text (started/updated: what the run uses)
     message: str = ""
@@ -52,6 +93,21 @@ def to_uint8(pixels) -> np.ndarray:
     import torch
     array = (x.float().clamp(0, 1) * 255 + 0.5).floor().to(torch.uint8)
     return array.permute(1, 2, 0).cpu().numpy()
+
+
+def preview(pixels, size: int = PREVIEW_SIZE):
+    """The image scaled down (antialiased) to fit size x size, for the live view."""
+    import torch.nn.functional as F
+
+    x = pixels.detach().float()
+    if x.dim() == 3:
+        x = x[None]
+    h, w = x.shape[-2:]
+    scale = size / max(h, w)
+    if scale >= 1:
+        return x
+    return F.interpolate(x, size=(max(1, round(h * scale)), max(1, round(w * scale))),
+                         mode="bilinear", align_corners=False, antialias=True)
 
 
 def tile_views(views, size: int = VIEW_SIZE, limit: int = MAX_VIEWS):
@@ -182,11 +238,14 @@ class Worker:
                                         graph=dumps_graph(applied)))
                 final = event.kind in ("done", "stopped")
                 message = RunMessage(event.kind if final else "epoch", event.epoch, event.epochs,
-                                     event.t, event.learnrate, event.loss, event.stats)
+                                     float(event.t), float(event.learnrate),
+                                     None if event.loss is None else float(event.loss),
+                                     plain_stats(event.stats))
                 now = time.monotonic()
                 if event.image is not None and (final or now - last_image >= 1.0 / self.image_rate):
                     last_image = now
                     message.image = to_uint8(event.image)
+                    message.preview = to_uint8(preview(event.image))
                     message.views = self._views(run, event.views or trainer.last_views or {})
                 self.put(message)
         except Exception as exc:
@@ -213,8 +272,14 @@ class Worker:
         return out
 
 
-def main(commands, events, threads: int | None = None) -> None:
-    """Entry point of the training process."""
+def main(commands, events, threads: int | None = None, nice: int = 5) -> None:
+    """Entry point of the training process. It runs at a slightly lower priority, so that
+    when the CPU is contended the editor's frames come first (training takes the rest)."""
+    if nice and hasattr(os, "nice"):
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
     if threads:
         try:
             import torch
