@@ -18,9 +18,20 @@ def cli(*args, cwd=None):
                           capture_output=True, text=True, cwd=cwd or ROOT, timeout=60)
 
 
-def test_no_command_prints_help():
-    out = cli()
-    assert out.returncode == 0 and "validate" in out.stdout and "convert" in out.stdout
+def test_help_lists_the_commands():
+    out = cli("--help")
+    assert out.returncode == 0
+    for command in ("gui", "run", "validate", "convert", "nodes", "bench"):
+        assert command in out.stdout
+
+
+def test_no_command_opens_the_editor_and_says_when_there_is_no_display():
+    import os
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    out = subprocess.run([sys.executable, str(ROOT / "main.py")], capture_output=True,
+                         text=True, cwd=ROOT, timeout=60, env=env)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "display" in out.stderr.lower()
 
 
 def test_validate_graph_file(tmp_path):

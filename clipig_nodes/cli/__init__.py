@@ -13,6 +13,7 @@ from importlib import import_module
 
 # command -> (module, one-line help); the module has add_arguments(parser) and run(args) -> int
 COMMANDS = {
+    "gui": ("gui_cmd", "open the node editor (what `python main.py` alone does)"),
     "validate": ("validate_cmd", "check graph files, PNGs or legacy configs; exit 1 when invalid"),
     "convert": ("convert_cmd", "convert between graph files, PNG graphs and legacy CLIPig YAML"),
     "nodes": ("nodes_cmd", "list the node types with their params and docs"),
@@ -40,8 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 0
+        args = parser.parse_args(["gui"])
     module = _command_module(COMMANDS[args.command][0])
     try:
         return module.run(args)
