@@ -14,15 +14,15 @@ from pathlib import Path
 from .graph.fileformat import SUFFIX
 
 
-def source_stem(source: str | os.PathLike | None) -> str:
-    """'scenes/demo.graph.yaml' -> 'demo' (also .yaml, .yml, .png); 'output' without one."""
+def source_stem(source: str | os.PathLike | None, fallback: str = "output") -> str:
+    """'scenes/demo.graph.yaml' -> 'demo' (also .yaml, .yml, .png); `fallback` without one."""
     if not source:
-        return "output"
+        return fallback
     name = Path(source).name
     for suffix in (SUFFIX, ".yaml", ".yml", ".png"):
         if name.lower().endswith(suffix):
-            return name[: -len(suffix)] or "output"
-    return Path(name).stem or "output"
+            return name[: -len(suffix)] or fallback
+    return Path(name).stem or fallback
 
 
 def output_path(output: str | None, source: str | os.PathLike | None = None) -> Path:

@@ -22,6 +22,7 @@ from ..graph.fileformat import SUFFIX
 from ..graph.layout import auto_layout
 from ..graph.model import Graph, GraphError
 from ..graph.validate import validate
+from ..output_names import output_path
 from ..problems import Problem, ProblemsError
 from ..registry import default_registry
 from . import files
@@ -43,19 +44,6 @@ F5  start   Shift+F5  stop   F6  update the running training
 Home  show the whole graph
 Right-click the canvas: add a node there; right-click a node title: node menu.
 Ctrl+click a link: detach it. Drag on empty canvas: box-select; middle drag: pan."""
-
-
-def image_path(output: str | None, source) -> Path:
-    """Where Save image writes (before numbering), as engine.outputs.output_path does for
-    runs: the Train node's output; a folder gets `<graph name>.png`. (Not imported from
-    the engine: the editor process never loads torch.)"""
-    output = output or "./"
-    path = Path(os.path.expanduser(output))
-    if output.endswith(("/", os.sep)) or path.is_dir():
-        path = path / f"{files.suggested_name(Path(source))}.png"
-    elif not path.suffix:
-        path = path.with_suffix(".png")
-    return path
 
 
 class App:
@@ -911,7 +899,7 @@ class App:
         train = next((n for n in self.history.graph if n.type == "train"), None)
         output = train.params.get("output") if train is not None else None
         source = self.document.path or self.document.origin or "clipig-nodes.png"
-        wanted = image_path(output if isinstance(output, str) else None, source)
+        wanted = output_path(output if isinstance(output, str) else None, source)
         if not wanted.is_absolute() and self.document.path is not None:
             wanted = self.document.path.parent / wanted
         try:

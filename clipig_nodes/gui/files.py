@@ -25,6 +25,7 @@ from ..documents import GRAPH, LEGACY, PNG, load_document
 from ..graph.fileformat import SUFFIX, load_graph, save_graph
 from ..graph.layout import auto_layout
 from ..graph.model import Graph
+from ..output_names import source_stem
 from ..problems import Problem, ProblemsError
 from ..yamlio import write_atomic
 
@@ -73,11 +74,8 @@ class Document:
 
 
 def suggested_name(path: Path) -> str:
-    name = Path(path).name
-    for suffix in (SUFFIX, ".yaml", ".yml", ".png"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)] or "untitled"
-    return Path(name).stem or "untitled"
+    """A file's name without .graph.yaml/.yaml/.png: the base for names derived from it."""
+    return source_stem(path, "untitled")
 
 
 @dataclass

@@ -126,7 +126,7 @@ class Runner:
                 messages.append(self.events.get_nowait())
             except queue.Empty:
                 break
-            except (EOFError, OSError):
+            except (EOFError, OSError, ValueError):   # ValueError: the queue was closed
                 break
         for message in messages:
             if message.kind == "started":
@@ -168,5 +168,6 @@ class Runner:
                 q.close()
             except (OSError, ValueError, AttributeError):
                 pass
+        self.events = None      # closed: nothing more to drain
         self.process = None
         self.state = IDLE
