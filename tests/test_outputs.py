@@ -159,3 +159,29 @@ def test_cli_run_bad_inputs(tiny_clip, tmp_path):
     assert out.returncode == 1 and "unknown CLIP model 'ViT-X/1'" in out.stderr
     out = cli("run", graph_path, "--model", tiny_clip, "--device", "cuda:0")
     assert out.returncode == 1 and "CUDA is not available" in out.stderr
+
+
+def test_ctrl_c_saves_the_image_and_sidecar(tiny_clip, tmp_path):
+    import signal
+    import time
+    graph_path = tmp_path / "long.graph.yaml"
+    g = small(epochs=1_000_000)
+    g.set_param("train", "snapshot_interval", 1)
+    save_graph(g, graph_path)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py"), "run", str(graph_path), "-o", f"{tmp_path}/",
+         "--model", tiny_clip, "--device", "cpu", "-v", "0"],
+        stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    image = tmp_path / "long.png"
+    deadline = time.monotonic() + 120
+    while not (image.exists() and image.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "stopped after" in stderr and "Traceback" not in stderr
+    Image.open(image).verify()
+    sidecar = tmp_path / "long-1.graph.yaml"     # long.graph.yaml is the input itself
+    assert sidecar.read_text().startswith("# clipig-nodes run: ")
+    assert load_graph(sidecar) == read_png_graph(image)

@@ -83,11 +83,15 @@ def _train(job, verbose: int, format_table) -> int:
         if event.kind in ("done", "stopped"):
             final = event
             break
-        bar.update(1)
-        if event.loss is not None:
-            bar.set_postfix(loss=f"{event.loss:.4f}", lr=f"{event.learnrate:.4g}")
-        if verbose >= 2 and event.stats:
-            bar.write(f"--- epoch {event.epoch} / {event.epochs} ---\n" + format_table(event.stats))
+        try:
+            bar.update(1)
+            if event.loss is not None:
+                bar.set_postfix(loss=f"{event.loss:.4f}", lr=f"{event.learnrate:.4g}")
+            if verbose >= 2 and event.stats:
+                bar.write(f"--- epoch {event.epoch} / {event.epochs} ---\n"
+                          + format_table(event.stats))
+        except KeyboardInterrupt:
+            job.stop()      # Ctrl-C between epochs: end after this one and save, as in a step
     bar.close()
     table = format_table(final.stats or [])
     if verbose >= 2 and table:

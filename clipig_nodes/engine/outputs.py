@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..graph.fileformat import SUFFIX, dumps_graph
 from ..graph.model import Graph
-from ..graph.pngmeta import encode_png, free_path, reserve_path
+from ..graph.pngmeta import encode_png, reserve_path
 from ..yamlio import write_atomic
 from .errors import EngineError
 from .images import to_pil
@@ -45,7 +45,11 @@ class OutputFile:
         return self.path
 
     def write_sidecar(self, graph: Graph, header: dict[str, str]) -> Path:
-        sidecar = free_path(self.path.with_name(self.path.stem + SUFFIX))
+        sidecar = self.path.with_name(self.path.stem + SUFFIX)
+        n = 0
+        while sidecar.exists():      # e.g. the input graph itself: demo.png beside demo.graph.yaml
+            n += 1
+            sidecar = self.path.with_name(f"{self.path.stem}-{n}{SUFFIX}")
         comments = "".join(f"# {line}\n" for line in _header_text(header).splitlines())
         write_atomic(sidecar, comments + dumps_graph(graph))
         return sidecar
