@@ -827,18 +827,17 @@ class _Compiler:
 
 # The whitelist: the only node types that compile. Everything else is refused
 # (with the message from _REFUSED where there is one).
-_HANDLERS: dict[type, Callable[[_Compiler, Any], _Node]] = {
-    ast.Expression: _Compiler._Expression,
-    ast.Constant: _Compiler._Constant,
-    ast.Name: _Compiler._Name,
-    ast.UnaryOp: _Compiler._UnaryOp,
-    ast.BinOp: _Compiler._BinOp,
-    ast.BoolOp: _Compiler._BoolOp,
-    ast.Compare: _Compiler._Compare,
-    ast.IfExp: _Compiler._IfExp,
-    ast.Subscript: _Compiler._Subscript,
-    ast.Call: _Compiler._Call,
-}
+ALLOWED_NODES = (ast.Expression, ast.Constant, ast.Name, ast.UnaryOp, ast.BinOp, ast.BoolOp,
+                 ast.Compare, ast.IfExp, ast.Subscript, ast.Call)
+
+
+def handlers(compiler_class) -> dict[type, Callable]:
+    """node type -> the compiler's `_<NodeType>` method, for exactly ALLOWED_NODES (the host
+    compiler here and the torch one in engine/tensor_expr.py share the whitelist)."""
+    return {node: getattr(compiler_class, "_" + node.__name__) for node in ALLOWED_NODES}
+
+
+_HANDLERS: dict[type, Callable[[_Compiler, Any], _Node]] = handlers(_Compiler)
 
 
 # ------------------------------------------------------------------- parsing

@@ -45,7 +45,8 @@ from typing import Any, Callable
 
 import torch
 
-from ..expressions import (Expression, ExpressionError, _checked_mul, _safe_pow, _safe_round)
+from ..expressions import (Expression, ExpressionError, _checked_mul, _safe_pow, _safe_round,
+                           handlers)
 
 __all__ = ["evaluate_batch", "working_dtype"]
 
@@ -702,18 +703,7 @@ class _Compiler:
         return _fold(call, args)
 
 
-_HANDLERS: dict[type, Callable[[_Compiler, Any], _Node]] = {
-    ast.Expression: _Compiler._Expression,
-    ast.Constant: _Compiler._Constant,
-    ast.Name: _Compiler._Name,
-    ast.UnaryOp: _Compiler._UnaryOp,
-    ast.BinOp: _Compiler._BinOp,
-    ast.BoolOp: _Compiler._BoolOp,
-    ast.Compare: _Compiler._Compare,
-    ast.IfExp: _Compiler._IfExp,
-    ast.Subscript: _Compiler._Subscript,
-    ast.Call: _Compiler._Call,
-}
+_HANDLERS: dict[type, Callable[[_Compiler, Any], _Node]] = handlers(_Compiler)
 
 
 @functools.lru_cache(maxsize=512)
