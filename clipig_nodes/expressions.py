@@ -70,6 +70,15 @@ GROUPS: dict[str, tuple[str, ...]] = {
     TARGET_CONSTRAINT: ("similarity", "sim"),
 }
 
+# How the groups read in messages (each group's names, aliases in short forms).
+_GROUP_SUMMARY = {
+    TIME: "time (t, t2..t5, ti, ti2..ti5, epoch, ts(a, b), and their long names)",
+    RESOLUTION: "resolution (res, width, height)",
+    LEARNRATE: "learnrate (lr, lrs)",
+    TARGET_FEATURE: "similarity (sim)",
+    TARGET_CONSTRAINT: "similarity (sim)",
+}
+
 # The canonical context keys. The caller fills only these; derived names
 # (t3, ti2, res, ts, ...) are computed from them inside the closures.
 _INT_KEYS = frozenset({"epoch", "width", "height"})
@@ -580,10 +589,9 @@ class _Compiler:
             if not self.groups:
                 return ExpressionError(
                     f"this value must be a constant; `{name}` is a variable")
-            groups = ", ".join(g for g in GROUPS if g in self.groups)
-            return ExpressionError(
-                f"`{name}` is not available here; allowed variables: "
-                f"{', '.join(sorted(self.available))} ({groups})")
+            allowed = "; ".join(_GROUP_SUMMARY[g] for g in GROUPS if g in self.groups
+                                 and not (g == TARGET_CONSTRAINT and TARGET_FEATURE in self.groups))
+            return ExpressionError(f"`{name}` is not available here; allowed: {allowed}")
         known = sorted(self.available | _CONSTANTS.keys() | _FUNCTIONS.keys())
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
         hint = f"; did you mean `{close[0]}`?" if close else ""
