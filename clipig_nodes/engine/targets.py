@@ -108,7 +108,8 @@ class TargetRuntime:
         stages = self.plan.features
         f = self.features.embeddings
         batch, n = z.shape[0], len(stages)
-        cos = z.float() @ f.T                                   # [B,F]
+        z32 = z.float()
+        cos = z32 @ f.T                                         # [B,F]
         raw_sims = 100 * cos * self.features.fair
         enabled = [is_active_at(s.start, s.end, ctx.epoch, ctx.t) for s in stages]
         enabled_t = torch.tensor(enabled, device=z.device)
@@ -117,7 +118,9 @@ class TargetRuntime:
             p = StageParams(stage, ctx, batch, sim=raw_sims[:, i])
             scales.append(p.tensor("scale"))
             weights.append(p.tensor("weight"))
-            losses.append(feature_loss(p.value("loss"), z.float(), f[i]))
+            name = p.value("loss")
+            # z and f are unit vectors: their cosine is already in `cos`
+            losses.append(1 - cos[:, i] if name == "cosine" else feature_loss(name, z32, f[i]))
         sims = raw_sims * torch.stack(scales, dim=1)
         weights_t = torch.stack(weights, dim=1)                   # [B,F]
         losses_t = torch.stack(losses, dim=1)                     # [B,F]
@@ -129,7 +132,7 @@ class TargetRuntime:
             norm = w.abs().sum(dim=1, keepdim=True)
             mixed = (w[:, :, None] * f[None]).sum(dim=1) / norm.clamp_min(1e-12)
             first_loss = StageParams(stages[0], ctx, batch).value("loss")
-            value = torch.where(norm[:, 0] > 0, feature_loss(first_loss, z.float(), mixed),
+            value = torch.where(norm[:, 0] > 0, feature_loss(first_loss, z32, mixed),
                                 torch.zeros(batch, device=z.device))
             used = enabled_t.expand(batch, n)
             return value, sims, losses_t * used, used
