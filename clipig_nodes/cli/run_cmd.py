@@ -21,6 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="bf16 runs CLIP under autocast; the pixels stay fp32")
     parser.add_argument("--compile", action="store_true", help="torch.compile the CLIP encoder")
+    parser.add_argument("--cuda-graph", choices=("auto", "off"), default="auto",
+                        help="CUDA: capture the training step as a CUDA graph (auto) or not")
     parser.add_argument("--fast-kernels", action="store_true",
                         help="CUDA: allow non-deterministic kernels (faster; the same seed may "
                              "then give a slightly different image)")
@@ -57,7 +59,7 @@ def run(args) -> int:
 
     options = RunOptions(device=args.device, model=args.model, epochs=args.epochs,
                          seed=args.seed, precision=args.precision, compile=args.compile,
-                         deterministic=not args.fast_kernels)
+                         deterministic=not args.fast_kernels, cuda_graph=args.cuda_graph)
     try:
         job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
         return _train(job, args.verbose, format_table)
