@@ -119,7 +119,7 @@ class StageParams:
         items = raw if isinstance(raw, list) else [raw]
         if not any(isinstance(v, Expression) and needs_tensor_evaluation(v) for v in items):
             return self._broadcast(self.value(name))
-        from .tensor_expr import evaluate_batch
+        from ..expressions.tensor import evaluate_batch
         columns = [evaluate_batch(v, self) if isinstance(v, Expression) and
                    needs_tensor_evaluation(v) else self._column(self._evaluate_host(v))
                    for v in items]
