@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from .expressions import Expression, ExpressionError, compile_expression
+from .expressions.ranges import RangeError, check_range
 from .registry import Param
 
 _INT_LITERAL = re.compile(r"^[+-]?\d+$")
@@ -89,8 +90,12 @@ def _number(param: Param, raw: Any, kind: str) -> Any:
                 expr = compile_expression(text, param.groups)
             except ExpressionError as exc:
                 raise ValueProblem(str(exc)) from None
-            if not expr.is_constant or expr.uses_random:
-                return expr     # evaluated during the run
+            if not expr.is_constant:
+                return expr     # evaluated during the run; its range is checked by validation
+            if expr.uses_random:
+                # reads no variable: its range is known here (randint(a, b) -> [a, b])
+                check_expression(param, expr, {}, kind)
+                return expr
             try:
                 value = expr()
             except ExpressionError as exc:
@@ -113,6 +118,32 @@ def _cast_number(param: Param, value: Any, kind: str) -> int | float:
         value = float(value)
     _check_range(param, value)
     return value
+
+
+def check_expression(param: Param, expr: Expression, bounds, kind: str) -> None:
+    """ValueProblem where `expr` can fail, or leave the param's range, anywhere within
+    `bounds` (base variable -> Interval over the run; random draws: their full range)."""
+    try:
+        check_range(expr, bounds, minimum=param.minimum, maximum=param.maximum,
+                    exclusive_minimum=param.exclusive_minimum, whole=kind == "int")
+    except RangeError as exc:
+        raise ValueProblem(str(exc)) from None
+    if expr.uses_random and not param.groups:
+        raise ValueProblem(f"`{expr.source}` draws a random number, but this param is set once "
+                           "for the whole run; write a number")
+
+
+def check_over_run(param: Param, value: Any, bounds) -> None:
+    """check_expression for every expression in a parsed value (a vector: each item)."""
+    if isinstance(value, Expression):
+        check_expression(param, value, bounds, param.kind)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, Expression):
+                try:
+                    check_expression(param, item, bounds, param.item)
+                except ValueProblem as exc:
+                    raise ValueProblem(f"item {index + 1}: {exc}") from None
 
 
 def _check_range(param: Param, value: int | float) -> None:

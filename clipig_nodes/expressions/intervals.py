@@ -27,7 +27,13 @@ INF = math.inf
 
 
 class RangeFailure(ValueError):
-    """Some value in range makes the expression fail; str() says which and why."""
+    """Some value in range makes the expression fail; str() says which and why.
+    ``locate``: whether a value of one variable that causes it is worth searching for
+    (not for "can be fractional", which holds between any two whole values)."""
+
+    def __init__(self, message: str, locate: bool = True):
+        super().__init__(message)
+        self.locate = locate
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,10 @@ class Interval:
     hi: float
     integral: bool = False
     nan: bool = False
+
+    def __post_init__(self):
+        if not self.integral and self.lo == self.hi and _is_whole(self.lo):
+            object.__setattr__(self, "integral", True)      # a single whole number
 
     @staticmethod
     def point(value) -> "Interval":
@@ -115,7 +125,7 @@ def call(name: str, host: Callable, *args):
         return host(*args)
     except EVALUATION_ERRORS as exc:
         shown = ", ".join(fmt(a) for a in args)
-        raise RangeFailure(f"{name}({shown}) fails: {describe_error(exc)}") from None
+        raise RangeFailure(f"cannot compute {name}({shown}) ({describe_error(exc)})") from None
 
 
 def at_end(name: str, host: Callable, x, *rest):
@@ -196,7 +206,7 @@ def mul(a: Interval, b: Interval) -> Interval:
     products = [_mul(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
     for p in products:      # int * int beyond MAX_INT_BITS is refused by the host
         if isinstance(p, int) and p.bit_length() > hostmath.MAX_INT_BITS:
-            raise RangeFailure(f"a product can reach {fmt(p)}, which is too large")
+            raise RangeFailure(f"can compute a product of {fmt(p)}, too large")
     return hull(products, a.integral and b.integral, _merge_nan(a, b))
 
 
@@ -235,10 +245,10 @@ def mod(a: Interval, b: Interval) -> Interval:
     if b.lo > 0:
         if a.lo >= 0 and a.hi < b.lo:
             return Interval(a.lo, a.hi, integral, _merge_nan(a, b))
-        return Interval(0, b.hi, integral, _merge_nan(a, b))
+        return Interval(0, b.hi - 1 if integral else b.hi, integral, _merge_nan(a, b))
     if a.hi <= 0 and a.lo > b.hi:
         return Interval(a.lo, a.hi, integral, _merge_nan(a, b))
-    return Interval(b.lo, 0, integral, _merge_nan(a, b))
+    return Interval(b.lo + 1 if integral else b.lo, 0, integral, _merge_nan(a, b))
 
 
 def power(a: Interval, b: Interval, name: str = "**", host=hostmath.safe_pow) -> Interval:
@@ -246,12 +256,12 @@ def power(a: Interval, b: Interval, name: str = "**", host=hostmath.safe_pow) ->
     whole exponent (else the host refuses a complex result)."""
     nan = a.nan or b.nan
     if b.lo < 0 and a.contains(0):
-        raise RangeFailure(f"`{name}` raises 0 to a negative power (division by zero)")
+        raise RangeFailure(f"raises 0 to a negative power with `{name}` (division by zero)")
     if a.lo >= 0:
         return corners(name, host, a, b, a.integral and b.integral and b.lo >= 0)
     if not b.integral:
-        raise RangeFailure(f"`{name}` raises a negative number ({fmt(a.lo)}) to a power that "
-                           f"can be fractional")
+        raise RangeFailure(f"can raise a negative number ({fmt(a.lo)}) to a fractional power "
+                           f"with `{name}`")
     if b.is_point:
         n = b.lo
         values = [call(name, host, x, n) for x in _ends(a)]
@@ -330,7 +340,7 @@ def to_int(name: str, host: Callable):
 
     def bounds(args):
         if args[0].nan:
-            raise RangeFailure(f"{name}() of NaN fails")
+            raise RangeFailure(f"can pass NaN to `{name}`")
         return base(args)
     return bounds
 
@@ -341,7 +351,7 @@ def rounding(args):
         return to_int("round", hostmath.safe_round)(args)
     digits = args[1]
     if not digits.integral:
-        raise RangeFailure("round(x, n) needs a whole number of digits n")
+        raise RangeFailure("can pass a fractional number of digits to `round`", locate=False)
     if digits.is_point:
         n = digits.lo
         return monotone("round", lambda x: hostmath.safe_round(x, n), a.integral)([a])
@@ -398,7 +408,7 @@ def atan2(args):
 def fmod(args):
     x, y = args
     if y.contains(0):
-        raise RangeFailure("fmod(x, 0) fails: math domain error")
+        raise RangeFailure("can compute fmod(x, 0) (math domain error)")
     top = max(abs(y.lo), abs(y.hi))
     lo = 0.0 if x.lo >= 0 else -min(top, -x.lo)
     hi = 0.0 if x.hi <= 0 else min(top, x.hi)
@@ -408,7 +418,7 @@ def fmod(args):
 def remainder(args):
     x, y = args
     if y.contains(0):
-        raise RangeFailure("remainder(x, 0) fails: math domain error")
+        raise RangeFailure("can compute remainder(x, 0) (math domain error)")
     half = max(abs(y.lo), abs(y.hi)) / 2
     top = min(half, max(abs(_finite(x.lo)), abs(_finite(x.hi))))
     return Interval(-top, top, nan=_merge_nan(x, y))
@@ -436,7 +446,7 @@ def gamma_like(name: str, host: Callable, minimum_at: float):
         if a.lo <= 0:
             pole = min(0, math.floor(_finite(a.hi)))
             if a.lo <= pole:
-                raise RangeFailure(f"{name}({fmt(pole)}) fails: math domain error")
+                raise RangeFailure(f"can compute {name}({fmt(pole)}) (a pole: math domain error)")
             return Interval(-INF, INF, nan=a.nan)     # between two poles: not bounded here
         values = [at_end(name, host, a.lo), at_end(name, host, a.hi)]
         if a.contains(minimum_at):
@@ -452,8 +462,8 @@ def predicate(args):
 def whole_args(name: str, args: Sequence[Interval]) -> None:
     for a in args:
         if not a.integral:
-            raise RangeFailure(f"`{name}` needs whole numbers, and an argument can be "
-                               f"fractional (it is in {a})")
+            raise RangeFailure(f"can pass a fractional number to `{name}`, which needs whole "
+                               f"numbers (the argument is in {a})", locate=False)
 
 
 def factorial(args):
@@ -465,7 +475,7 @@ def comb(args):
     whole_args("comb", args)
     n, k = args
     if n.lo < 0 or k.lo < 0:
-        raise RangeFailure("comb(n, k) fails: n and k must not be negative")
+        raise RangeFailure("can pass a negative number to `comb`")
     top = _finite(n.hi)
     kk = min(max(top // 2, k.lo), k.hi)
     return Interval(0, call("comb", hostmath.comb, top, _finite(kk)), True)
@@ -476,7 +486,7 @@ def perm(args):
     n = args[0]
     k = args[1] if len(args) > 1 else n
     if n.lo < 0 or k.lo < 0:
-        raise RangeFailure("perm(n, k) fails: n and k must not be negative")
+        raise RangeFailure("can pass a negative number to `perm`")
     top = _finite(n.hi)
     return Interval(0, call("perm", hostmath.perm, top, min(_finite(k.hi), top)), True)
 
@@ -523,12 +533,13 @@ def time_step(args):
 def _finite_args(name: str, args: Sequence[Interval]) -> None:
     for a in args:
         if a.nan or not (-hostmath.MAX_RANDOM_ARG <= a.lo and a.hi <= hostmath.MAX_RANDOM_ARG):
-            raise RangeFailure(f"`{name}` needs finite arguments, and one can be {a}")
+            raise RangeFailure(f"can pass a non-finite or huge number to `{name}` (an argument "
+                               f"is in {a})")
 
 
 def _positive(name: str, what: str, a: Interval) -> None:
     if a.lo <= 0:
-        raise RangeFailure(f"`{name}` needs {what} > 0, and it can be {fmt(a.lo)}")
+        raise RangeFailure(f"can pass {what} = {fmt(a.lo)} to `{name}`, which needs {what} > 0")
 
 
 def r_random(args):
@@ -548,11 +559,11 @@ def r_randrange(args):
     if len(args) == 3:
         step = args[2]
         if step.contains(0):
-            raise RangeFailure("randrange(start, stop, step) fails: the step can be 0")
+            raise RangeFailure("can call randrange with a step of 0")
         return Interval(min(start.lo, stop.lo), max(start.hi, stop.hi), True)
     if start.hi >= stop.lo:
-        raise RangeFailure(f"randrange({start}, {stop}) fails: the range can be empty "
-                           f"(start {fmt(start.hi)}, stop {fmt(stop.lo)})")
+        raise RangeFailure(f"can call randrange with an empty range (start {fmt(start.hi)}, "
+                           f"stop {fmt(stop.lo)})")
     return Interval(start.lo, stop.hi - 1, True)
 
 
@@ -560,8 +571,8 @@ def r_randint(args):
     whole_args("randint", args)
     a, b = args
     if a.hi > b.lo:
-        raise RangeFailure(f"randint(a, b) fails when a > b, and a can be {fmt(a.hi)} "
-                           f"with b {fmt(b.lo)}")
+        raise RangeFailure(f"can call randint(a, b) with a > b (a up to {fmt(a.hi)}, b down to "
+                           f"{fmt(b.lo)})")
     return Interval(a.lo, b.hi, True)
 
 
@@ -590,7 +601,7 @@ def r_expo(args):
     _finite_args("expovariate", args)
     lambd = args[0] if args else Interval(1.0, 1.0)
     if lambd.contains(0):
-        raise RangeFailure("expovariate(0) fails: division by zero")
+        raise RangeFailure("can call expovariate(0) (division by zero)")
     return Interval(0.0, INF) if lambd.lo > 0 else Interval(-INF, 0.0)
 
 
@@ -617,7 +628,7 @@ def r_pareto(args):
     _finite_args("paretovariate", args)
     (alpha,) = args
     if alpha.contains(0):
-        raise RangeFailure("paretovariate(0) fails: division by zero")
+        raise RangeFailure("can call paretovariate(0) (division by zero)")
     return Interval(1.0, INF) if alpha.lo > 0 else Interval(0.0, 1.0)
 
 
@@ -625,7 +636,7 @@ def r_weibull(args):
     _finite_args("weibullvariate", args)
     alpha, beta = args
     if beta.contains(0):
-        raise RangeFailure("weibullvariate(alpha, 0) fails: division by zero")
+        raise RangeFailure("can call weibullvariate(alpha, 0) (division by zero)")
     if alpha.lo >= 0:
         return Interval(0.0, INF)
     if alpha.hi <= 0:
