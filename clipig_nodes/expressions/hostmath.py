@@ -104,9 +104,10 @@ def factorial(n):
     return math.factorial(n)
 
 
-def _check_size(n: int, k: int, lower_bits: float) -> None:
-    """Refuse before computing when a lower bound of the result is too large; the
-    upper bound k*bits(n) decides when it is cheap to compute and check after."""
+def _check_size(lower_bits: float) -> None:
+    """Refuse before computing when a lower bound of the result (in bits) is too large;
+    below it, the result has at most a few times MAX_INT_BITS bits and is cheap to
+    compute and check after."""
     if lower_bits > MAX_INT_BITS:
         raise too_large()
 
@@ -120,7 +121,7 @@ def comb(n, k):
         return 0
     if k > 0:
         # comb(n, k) >= (n / k) ** k: refuse what is surely too large unseen
-        _check_size(n, k, k * (math.log2(n) - math.log2(k)))
+        _check_size(k * (math.log2(n) - math.log2(k)))
     result = math.comb(n, k)
     if result.bit_length() > MAX_INT_BITS:
         raise too_large()
@@ -135,8 +136,8 @@ def perm(n, k=None):
     if k > n:
         return 0
     if k > 0:
-        # perm(n, k) >= (n - k + 1) ** k
-        _check_size(n, k, k * math.log2(n - k + 1))
+        # perm(n, k) >= (n - k + 1) ** k and >= k!
+        _check_size(max(k * math.log2(n - k + 1), _log2_factorial(k)))
     result = math.perm(n, k)
     if result.bit_length() > MAX_INT_BITS:
         raise too_large()
