@@ -55,8 +55,11 @@ def value_range(expr: Expression, bounds: Mapping[str, Interval]) -> Interval:
     try:
         result = _Walker(bounds).walk(tree)
     except RangeFailure as exc:
-        where = _locate(tree, bounds, _fails) if exc.locate else ""
-        raise RangeError(f"`{show(expr.source)}` {exc}{where}") from None
+        reason, where = str(exc), ""
+        if exc.locate:
+            where, at_point = _locate(tree, bounds, _fails)
+            reason = at_point or reason
+        raise RangeError(f"`{show(expr.source)}` {reason}{where}") from None
     except (ArithmeticError, ValueError, TypeError) as exc:   # refuse what cannot be bounded
         raise RangeError(f"`{show(expr.source)}` cannot be bounded ({exc})") from None
     return result if result is not None else Interval(0, 0, True)
@@ -73,7 +76,7 @@ def check_range(expr: Expression, bounds: Mapping[str, Interval], *, minimum=Non
     def where(predicate: Callable[[Interval], bool]) -> str:
         nonlocal tree
         tree = tree or parse(expr.source)
-        return _locate(tree, bounds, predicate)
+        return _locate(tree, bounds, predicate)[0]
 
     if found.nan:
         raise RangeError(f"{src} can be NaN (not a number)" + where(lambda r: r.nan))
@@ -114,43 +117,51 @@ _SEARCH_STEPS = 48
 _SEARCH_ORDER = ("t", "epoch", "sim", "lrs", "lr", "width", "height")
 
 
-def _locate(tree, bounds: Mapping[str, Interval], predicate) -> str:
-    """' at t = 0' where one variable decides it (found by bisection, the others kept
-    over their whole range), else ''."""
+def _locate(tree, bounds: Mapping[str, Interval], predicate) -> tuple[str, str | None]:
+    """(' at t = 0', the failure's message there) where one variable decides it (found by
+    bisection, the others kept over their whole range), else ('', None)."""
     read = _keys_read(tree)
     for key in _SEARCH_ORDER:
         if key in read and key in bounds:
             found = _locate_in(tree, bounds, predicate, key)
-            if found:
+            if found[0]:
                 return found
-    return ""
+    return "", None
 
 
-def _locate_in(tree, bounds, predicate, key: str) -> str:
+def _locate_in(tree, bounds, predicate, key: str) -> tuple[str, str | None]:
     whole_range = bounds[key]
     if math.isinf(whole_range.lo) or math.isinf(whole_range.hi) or whole_range.is_point:
-        return ""
+        return "", None
+    failure: list[str] = []
 
     def bad(sub: Interval) -> bool:
         try:
             result = _Walker({**bounds, key: sub}).walk(tree)
-        except RangeFailure:
+        except RangeFailure as exc:
             result = _FAILED
+            if sub.is_point:
+                failure.append(str(exc))
         if predicate is _fails:
             return result is _FAILED
         return result is not _FAILED and result is not None and predicate(result)
+
+    def at(point) -> tuple[str, str | None]:
+        failure.clear()
+        bad(Interval(point, point, integral))
+        return f" at {key} = {fmt(point)}", (failure[-1] if failure else None)
 
     integral = whole_range.integral
     ends = [Interval(end, end, integral) for end in (whole_range.lo, whole_range.hi)]
     bad_ends = [bad(end) for end in ends]
     if all(bad_ends):
-        return ""           # it fails whatever this variable is: another one decides
+        return "", None     # it fails whatever this variable is: another one decides
     for end, is_bad in zip(ends, bad_ends):
         if is_bad:
-            return f" at {key} = {fmt(end.lo)}"
+            return at(end.lo)
     lo, hi = whole_range.lo, whole_range.hi
     if not bad(whole_range):
-        return ""
+        return "", None
     for _ in range(_SEARCH_STEPS):
         mid = (lo + hi) // 2 if integral else (lo + hi) / 2
         if mid in (lo, hi):
@@ -161,8 +172,8 @@ def _locate_in(tree, bounds, predicate, key: str) -> str:
             lo = mid
     for point in (lo, hi):
         if bad(Interval(point, point, integral)):
-            return f" at {key} = {fmt(point)}"
-    return "" if integral else f" near {key} = {fmt((lo + hi) / 2)}"
+            return at(point)
+    return ("", None) if integral else (f" near {key} = {fmt((lo + hi) / 2)}", None)
 
 
 def _keys_read(tree) -> set[str]:
@@ -313,7 +324,10 @@ class _Walker:
         args = [self.walk(a) for a in node.args]
         if any(a is None for a in args):
             return None
-        return FUNCTIONS[name].bounds(args)
+        function = FUNCTIONS[name]
+        if not function.random and all(a.is_point for a in args):
+            return Interval.point(iv.call(name, function.host, *(a.lo for a in args)))
+        return function.bounds(args)
 
 
 class _Unreachable(_Walker):
