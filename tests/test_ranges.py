@@ -178,7 +178,8 @@ def test_what_validates_runs(source, seed):
         if isinstance(value, float) and math.isnan(value):
             assert found.nan, (source, ctx)
             continue
-        slack = 1e-9 * max(1.0, abs(value)) if math.isfinite(value) else 0
+        # float ends computed in another order may differ in the last bits
+        slack = 1e-9 * max(1.0, abs(value)) if isinstance(value, float) and math.isfinite(value) else 0
         assert found.lo - slack <= value <= found.hi + slack, (source, ctx, value, found)
 
 
