@@ -21,6 +21,7 @@ import re
 from typing import Any
 
 from .expressions import Expression, ExpressionError, compile_expression
+from .expressions.intervals import fmt
 from .expressions.ranges import RangeError, check_range
 from .registry import Param
 
@@ -82,7 +83,7 @@ def _number(param: Param, raw: Any, kind: str) -> Any:
         if not text:
             raise ValueProblem("expected a number, got an empty string")
         if _INT_LITERAL.match(text):
-            value = int(text)
+            value = _int_literal(text)
         elif _FLOAT_LITERAL.match(text):
             value = float(text)
         else:
@@ -105,6 +106,20 @@ def _number(param: Param, raw: Any, kind: str) -> Any:
     return _cast_number(param, value, kind)
 
 
+# ints beyond 64 bits reach no tensor, seed or size: refused where they are written
+_MAX_INT = 2 ** 63 - 1
+
+
+_MAX_DIGITS = 4000      # int() of a text of 4300+ digits raises; no param needs a tenth of it
+
+
+def _int_literal(text: str) -> int:
+    digits = len(text.lstrip("+-"))
+    if digits > _MAX_DIGITS:
+        raise ValueProblem(f"a number of {digits} digits is too large")
+    return int(text)
+
+
 def _cast_number(param: Param, value: Any, kind: str) -> int | float:
     if isinstance(value, bool):
         value = int(value)
@@ -115,8 +130,13 @@ def _cast_number(param: Param, value: Any, kind: str) -> int | float:
     if kind == "int":
         value = int(value)          # truncates toward zero, as CLIPig's int()
     elif kind == "float":
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueProblem(f"{_fmt(value)} is too large for a float") from None
     _check_range(param, value)
+    if isinstance(value, int) and not -_MAX_INT <= value <= _MAX_INT:
+        raise ValueProblem(f"{_fmt(value)} is too large (at most 2**63 - 1)")
     return value
 
 
@@ -212,7 +232,7 @@ def _parse_time(param, raw):
                 raise ValueProblem(f"'{raw}' is not a percentage")
             value = float(number) * 0.01
         elif _INT_LITERAL.match(text):
-            value = int(text)
+            value = _int_literal(text)
         elif _FLOAT_LITERAL.match(text):
             value = float(text)
         else:
@@ -232,6 +252,8 @@ def _parse_time(param, raw):
         raise ValueProblem(f"expected a finite time, got {value}")
     if value < 0:
         raise ValueProblem(f"{_fmt(value)} is out of range: a time must be >= 0")
+    if isinstance(value, int) and value > _MAX_INT:
+        raise ValueProblem(f"{_fmt(value)} is too large for an epoch")
     return value
 
 
@@ -286,6 +308,8 @@ def _describe(raw: Any) -> str:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return fmt(value)       # huge ints shortened (str() of 4300+ digits raises)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -266,3 +266,24 @@ def test_a_validated_graph_with_expressions_runs(tiny_clip, registry):
     assert not [p for p in validate(g, registry) if p.is_error]
     result = run_graph(g, device="cpu", model=tiny_clip, seed=1)
     assert result.image.size == (128, 64)
+
+
+# ------------------------------------------------------------------------- huge numbers
+
+@pytest.mark.parametrize("node, param, value, message", [
+    ("train", "learnrate", "int(1e308)**4", "about 10**1231 is too large for a float"),
+    ("train", "learnrate", 10 ** 999, "about 10**999 is too large for a float"),
+    ("train", "learnrate", "9" * 5000, "a number of 5000 digits is too large"),
+    ("random_sampler", "start", "10**1000", "is too large for an epoch"),
+    ("blur_constraint", "kernel_size", [10 ** 100, 3], "item 1: 1e+100 is too large"),
+    ("train", "seed", "2**70", "1.181e+21 is out of range: must be <= 9.223e+18"),
+], ids=lambda v: str(v)[:30])
+def test_huge_numbers_are_refused_where_written(node, param, value, message, registry):
+    problems = [p for p in validate(_graph_with(node, param, value), registry) if p.is_error]
+    assert len(problems) == 1 and problems[0].param == param, problems
+    assert message in problems[0].message
+
+
+def test_long_but_valid_numbers_pass(registry):
+    g = _graph_with("train", "learnrate", "12345678901234567890123")   # a float param: 1.2e22
+    assert not [p for p in validate(g, registry) if p.is_error]

@@ -91,7 +91,11 @@ def fmt(x) -> str:
         try:
             return f"{float(x):.4g}"
         except OverflowError:
-            return f"{'-' if x < 0 else ''}about 10**{len(str(abs(x))) - 1}"
+            try:
+                digits = len(str(abs(x))) - 1
+            except ValueError:      # str() of 4300+ digits raises: count them from the bits
+                digits = int(abs(x).bit_length() * 0.30102999566398)
+            return f"{'-' if x < 0 else ''}about 10**{digits}"
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     if x == int(x) and abs(x) < 1e15:
