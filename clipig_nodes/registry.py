@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
 
+from .expressions.groups import LEARNRATE as L, RESOLUTION as R, TIME as T
+from .expressions.groups import TARGET_CONSTRAINT as C, TARGET_FEATURE as F
+
 # --- socket types -----------------------------------------------------------------------------
 
 IMAGE = "IMAGE"            # batch of RGB images [B,3,H,W] in [0,1]
@@ -37,9 +40,8 @@ SOURCE, MODEL_CAT, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK = (
     "source", "model", "transform", "feature", "constraint", "target", "sink")
 CATEGORIES = (SOURCE, MODEL_CAT, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK)
 
-# --- expression groups (see clipig_nodes.expressions) ------------------------------------------
+# --- expression groups (spelled in clipig_nodes.expressions.groups) ------------------------------
 
-T, R, L, F, C = "time", "resolution", "learnrate", "target_feature", "target_constraint"
 TR = frozenset({T, R})
 TRL = frozenset({T, R, L})
 TRLF = frozenset({T, R, L, F})

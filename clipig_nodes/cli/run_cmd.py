@@ -41,7 +41,8 @@ def run(args) -> int:
         return 1
     # every problem found before torch loads: missing files, invalid params, ...
     from ..graph.validate import validate
-    problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent)
+    problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent,
+                        epochs=args.epochs)
     if any(p.is_error for p in problems):
         print_problems(problems, label)
         print(f"{label}: not run", file=sys.stderr)
