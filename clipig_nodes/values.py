@@ -81,7 +81,7 @@ def _number(param: Param, raw: Any, kind: str) -> Any:
         if not text:
             raise ValueProblem("expected a number, got an empty string")
         if _INT_LITERAL.match(text):
-            value = int(text)
+            value = _int_literal(text)
         elif _FLOAT_LITERAL.match(text):
             value = float(text)
         else:
@@ -107,12 +107,30 @@ def _cast_number(param: Param, value: Any, kind: str) -> int | float:
         raise ValueProblem(f"expected a number, got {_describe(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueProblem(f"expected a finite number, got {value}")
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ValueProblem(f"{_fmt(value)} is too large")
     if kind == "int":
         value = int(value)          # truncates toward zero, as CLIPig's int()
     elif kind == "float":
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:       # an int beyond 1.8e308 (a long literal, 10**400)
+            raise ValueProblem(f"{_fmt(value)} is too large for a float") from None
     _check_range(param, value)
     return value
+
+
+# Longer numbers are refused before Python converts them (int() of a 5000-digit string
+# raises, and such a number fits no param). 1024 bits hold every float's integer part.
+MAX_INT_BITS = 1024
+_MAX_INT_DIGITS = 309
+
+
+def _int_literal(text: str) -> int:
+    digits = len(text.lstrip("+-").lstrip("0"))
+    if digits > _MAX_INT_DIGITS:
+        raise ValueProblem(f"a {digits}-digit number is too large")
+    return int(text)
 
 
 def _check_range(param: Param, value: int | float) -> None:
@@ -181,7 +199,7 @@ def _parse_time(param, raw):
                 raise ValueProblem(f"'{raw}' is not a percentage")
             value = float(number) * 0.01
         elif _INT_LITERAL.match(text):
-            value = int(text)
+            value = _int_literal(text)
         elif _FLOAT_LITERAL.match(text):
             value = float(text)
         else:
@@ -255,6 +273,9 @@ def _describe(raw: Any) -> str:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return f"a {len(str(abs(value)))}-digit number" if value.bit_length() <= 4096 \
+            else "a number of over 1,000 digits"   # str() refuses ints beyond 4300 digits
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
