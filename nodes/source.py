@@ -1,8 +1,7 @@
 """The pixel source: the RGB image that training changes."""
 
+from clipig_nodes.limits import MAX_SIDE
 from clipig_nodes.registry import (IMAGE, SOURCE, T, Enum, FilePath, NodeType, Socket, Vector)
-
-MAX_SIDE = 16384   # larger sides cannot be held by any current accelerator
 
 
 class Pixels(NodeType):

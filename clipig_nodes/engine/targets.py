@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from ..registry import default_registry
 from ..values import is_active_at
 from . import imaging
+from .errors import in_node
 from .params import EpochContext, StageParams
 
 
@@ -70,7 +71,8 @@ class TargetRuntime:
                 x = imaging.Warped.of(x[:1] if x.stride(0) == 0 else x, batch)
             elif not node_type.geometric:
                 x = imaging.materialize(x)
-            x = node_type.apply(x, StageParams(stage, ctx, batch))
+            with in_node(stage.id, stage.type):
+                x = node_type.apply(x, StageParams(stage, ctx, batch))
         x = imaging.materialize(x)
         size = self.model_input
         x = imaging.resize(x, (size, size), "bicubic", antialias=True)
@@ -96,8 +98,9 @@ class TargetRuntime:
                 continue
             node_type = self.registry[stage.type]
             p = StageParams(stage, ctx, batch, sim=mean_sim)
-            ell = node_type.loss_function(p.value("loss"))
-            value = node_type.loss(views, p, ell) * p.tensor("weight")
+            with in_node(stage.id, stage.type):
+                ell = node_type.loss_function(p.value("loss"))
+                value = node_type.loss(views, p, ell) * p.tensor("weight")
             constraint_losses.append(value.detach())
             total = total + value
         stats["constraint_loss"] = constraint_losses

@@ -27,7 +27,7 @@ from ..values import is_active_at
 from . import imaging
 from .clipmodel import ClipModel, load_clip
 from .device import resolve_device
-from .errors import EngineError
+from .errors import EngineError, in_node, is_out_of_memory, out_of_memory_error
 from .optimizers import base_rate, make_optimizer
 from .params import EpochContext, StageParams
 from .pixels import initial_pixels, resample
@@ -104,8 +104,10 @@ class Trainer:
             if not stages:
                 continue
             ctx = self._context(self.epoch)
-            rows = [self.registry[s.type].encode(self.clip, StageParams(s, ctx, 1), base)
-                    for s in stages]
+            rows = []
+            for s in stages:
+                with in_node(s.id, s.type):
+                    rows.append(self.registry[s.type].encode(self.clip, StageParams(s, ctx, 1), base))
             embeddings = torch.stack(rows).float()
             fair = torch.ones(len(stages), device=self.device)
             if target.plan.stage.params["feature_scale"] == "fair":
@@ -155,10 +157,11 @@ class Trainer:
         """Run one epoch; raises EngineError for what a user can fix (e.g. out of memory)."""
         try:
             return self._step()
-        except torch.OutOfMemoryError:
-            raise EngineError(
-                f"out of {self.device.type.upper()} memory at epoch {self.epoch}: lower "
-                "batch_size or the resolution, or use --precision bf16") from None
+        except (RuntimeError, MemoryError) as exc:
+            # CUDA raises OutOfMemoryError, the CPU allocator a plain RuntimeError: one message
+            if is_out_of_memory(exc):
+                raise out_of_memory_error(self.device.type, self.epoch) from None
+            raise
 
     def _step(self) -> StepInfo:
         epoch = self.epoch
@@ -185,6 +188,9 @@ class Trainer:
                     offset += n
                     self.stats.record(target.id, stats)
                     loss = loss + value.sum()
+        # targets without features or constraints (or all scheduled off) give no gradient:
+        # nothing to step this epoch (backward would raise)
+        if loss.requires_grad:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -223,7 +229,8 @@ class Trainer:
             return
         x = self.pixels.detach()
         for stage in stages:
-            x = self.registry[stage.type].apply(x, StageParams(stage, ctx, 1))
+            with in_node(stage.id, stage.type):
+                x = self.registry[stage.type].apply(x, StageParams(stage, ctx, 1))
         self.pixels.copy_(x)
 
     # --- results and updates ----------------------------------------------------------------
