@@ -62,7 +62,7 @@ def run(args) -> int:
                          seed=args.seed, precision=args.precision, compile=args.compile,
                          deterministic=not args.fast_kernels)
     interrupts = Interrupts()
-    signal.signal(signal.SIGINT, interrupts)
+    previous = signal.signal(signal.SIGINT, interrupts)
     try:
         job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
         interrupts.job = job       # from now on Ctrl-C stops the run, which saves, once
@@ -73,6 +73,11 @@ def run(args) -> int:
     except EngineError as exc:
         print(f"{label}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        # After a Ctrl-C the process is on its way out: more of them are ignored (Python
+        # restores the default handler while it shuts down, and a late signal would then
+        # kill the process by signal instead of exiting 130). Else the caller's handler.
+        signal.signal(signal.SIGINT, signal.SIG_IGN if interrupts.count else previous)
 
 
 def _is_train_output(graph, problem) -> bool:
