@@ -3,8 +3,8 @@ constraint has in common, declared once here instead of in each node type."""
 
 from __future__ import annotations
 
-from .registry import (CONSTRAINT, CONSTRAINT_CAT, FEATURE, FEATURE_CAT, IMAGE, TRANSFORM, TRLC,
-                       TRLF, Bool, Enum, Float, NodeType, Socket, Time)
+from .registry import (CONSTRAINT, CONSTRAINT_CAT, FEATURE, FEATURE_CAT, IMAGE, MODEL, TRANSFORM,
+                       TRLC, TRLF, Bool, Enum, Float, NodeType, Socket, Time)
 
 ACTIVE = Bool("active", True, "When off, the node is skipped as if it were not there.")
 START = Time("start", 0.0, "First epoch the node works in: an int is an epoch, a float a ratio "
@@ -31,14 +31,18 @@ class Transform(Stage):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.name and cls.legacy_name is None:
-            cls.legacy_name = cls.name   # transforms keep CLIPig's names
+        # transforms keep CLIPig's names; one that sets legacy_name = None has no CLIPig twin
+        if cls.name and "legacy_name" not in cls.__dict__:
+            cls.legacy_name = cls.name
 
 
 class Feature(Stage):
     """Base of the CLIP features a target pulls its views toward (or pushes away from)."""
 
     category = FEATURE_CAT
+    inputs = (Socket("model", MODEL, required=False,
+                     doc="The CLIP model that encodes this feature and scores the views against "
+                         "it; unlinked: the train node's model."),)
     outputs = (Socket("feature", FEATURE, doc="The feature, for a Target's features input."),)
     shared_params = (
         Float("weight", 1.0, "Loss weight; negative pushes the image away from this feature.",

@@ -28,13 +28,14 @@ IMAGE = "IMAGE"            # batch of RGB images [B,3,H,W] in [0,1]
 FEATURE = "FEATURE"        # one CLIP target embedding + weight, loss, scale, schedule
 CONSTRAINT = "CONSTRAINT"  # a non-CLIP loss on a target's view
 TARGET = "TARGET"          # one target: view, features, constraints, batch, select, weight
-SOCKET_TYPES = (IMAGE, FEATURE, CONSTRAINT, TARGET)
+MODEL = "MODEL"            # a CLIP model (encoders for views, texts and images)
+SOCKET_TYPES = (IMAGE, FEATURE, CONSTRAINT, TARGET, MODEL)
 
 # --- categories, in the order the catalog and the palette show them ----------------------------
 
-SOURCE, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK = (
-    "source", "transform", "feature", "constraint", "target", "sink")
-CATEGORIES = (SOURCE, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK)
+SOURCE, TRANSFORM, MODEL_CAT, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK = (
+    "source", "transform", "model", "feature", "constraint", "target", "sink")
+CATEGORIES = (SOURCE, TRANSFORM, MODEL_CAT, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK)
 
 # --- expression groups (see clipig_nodes.expressions) ------------------------------------------
 
