@@ -24,6 +24,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fast-kernels", action="store_true",
                         help="CUDA: allow non-deterministic kernels (faster; the same seed may "
                              "then give a slightly different image)")
+    parser.add_argument("--video", metavar="FILE.mp4",
+                        help="also write the optimisation as a video (never over a file)")
+    parser.add_argument("--video-every", type=int, default=1, metavar="N",
+                        help="one video frame every N epochs (default 1)")
     parser.add_argument("-v", "--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 quiet, 1 progress bar, 2 also the statistics table")
 
@@ -49,6 +53,9 @@ def run(args) -> int:
         return 1
     if args.verbose >= 2:
         print_problems([p for p in loaded.problems if not p.is_error], label)
+    video = _open_video(args)
+    if video is False:
+        return 1
 
     # torch loads only now that the input is known to be good
     from ..engine import EngineError, Run, RunOptions
@@ -59,17 +66,60 @@ def run(args) -> int:
                          seed=args.seed, precision=args.precision, compile=args.compile,
                          deterministic=not args.fast_kernels)
     try:
-        job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
-        return _train(job, args.verbose, format_table)
+        job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]),
+                  image_every=args.video_every if video else 0)
+        return _train(job, args.verbose, format_table, video)
     except ProblemsError as exc:
         print_problems(exc.problems, label)
         return 1
     except EngineError as exc:
         print(f"{label}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if video:
+            _close_video(video)
 
 
-def _train(job, verbose: int, format_table) -> int:
+def _open_video(args):
+    """The recorder for --video (None without it; False after printing why it cannot be)."""
+    if args.video is None:
+        return None
+    if args.video_every < 1:
+        print("--video-every must be >= 1", file=sys.stderr)
+        return False
+    from ..engine.video import VideoError, VideoRecorder
+    try:
+        return VideoRecorder(args.video)
+    except VideoError as exc:
+        print(f"--video: {exc}", file=sys.stderr)
+        return False
+
+
+def _record(video, event) -> None:
+    """Add the event's image (a host copy the run made) as a frame; a failure ends only the
+    recording, not the run."""
+    from ..engine.video import VideoError
+    if video.failed or event.image is None or event.epoch == getattr(video, "epoch", None):
+        return      # (the final event repeats the last epoch's image)
+    video.epoch = event.epoch
+    try:
+        video.add(event.image)
+    except VideoError as exc:
+        video.failed = True
+        print(f"--video: {exc}; recording stopped, training goes on", file=sys.stderr)
+
+
+def _close_video(video) -> None:
+    from ..engine.video import VideoError
+    try:
+        path = video.close()
+        if path is not None:
+            print(f"video: {path} ({video.frames} frames)", file=sys.stderr)
+    except VideoError as exc:
+        print(f"--video: {exc}", file=sys.stderr)
+
+
+def _train(job, verbose: int, format_table, video=None) -> int:
     from tqdm import tqdm
 
     trainer = job.trainer
@@ -80,6 +130,8 @@ def _train(job, verbose: int, format_table) -> int:
     bar = tqdm(total=total, file=sys.stderr, disable=verbose < 1, unit="epoch", dynamic_ncols=True)
     final = None
     for event in job.events():
+        if video:
+            _record(video, event)
         if event.kind in ("done", "stopped"):
             final = event
             break
