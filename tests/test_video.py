@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipig_nodes.engine.video import VideoError, VideoRecorder, free_video_path, to_frame
+from clipig_nodes.video import VideoError, VideoRecorder, free_video_path, to_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -107,3 +107,32 @@ def test_run_with_video(tmp_path, tiny_clip):
                                     "written over a file (choose another name)")
     assert (tmp_path / "p.mp4").read_bytes() == before
     assert len(list(tmp_path.glob("*.png"))) == 1
+
+
+def test_recorder_imports_without_torch():
+    """The editor's UI process records from arrays and must never import torch."""
+    code = ("import sys\nimport clipig_nodes.video\nimport clipig_nodes.gui.run_panel\n"
+            "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_record_toggle_makes_one_video_per_run(tmp_path):
+    from clipig_nodes.video import Recording
+    recording = Recording(tmp_path)
+    frame = np.full((20, 24, 3), 90, np.uint8)
+    assert recording.feed("started", frame) is None            # toggle off: nothing
+    assert recording.set_wanted(True) == f"recording to {tmp_path / 'clipig-run.mp4'}"
+    for _ in range(3):
+        assert recording.feed("epoch", frame) is None
+    assert recording.feed("done", frame) == f"video: {tmp_path / 'clipig-run.mp4'} (4 frames)"
+    # the next run, toggle still on: a new file beside the first
+    assert recording.feed("started", None) == f"recording to {tmp_path / 'clipig-run-1.mp4'}"
+    recording.feed("epoch", frame)
+    assert recording.set_wanted(False) == f"video: {tmp_path / 'clipig-run-1.mp4'} (1 frames)"
+    recording.feed("epoch", frame)
+    recording.feed("stopped", frame)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clipig-run-1.mp4", "clipig-run.mp4"]
+    assert len(read_frames(tmp_path / "clipig-run.mp4")) == 4

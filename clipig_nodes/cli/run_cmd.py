@@ -87,7 +87,7 @@ def _open_video(args):
     if args.video_every < 1:
         print("--video-every must be >= 1", file=sys.stderr)
         return False
-    from ..engine.video import VideoError, VideoRecorder
+    from ..video import VideoError, VideoRecorder
     try:
         return VideoRecorder(args.video)
     except VideoError as exc:
@@ -98,7 +98,7 @@ def _open_video(args):
 def _record(video, event) -> None:
     """Add the event's image (a host copy the run made) as a frame; a failure ends only the
     recording, not the run."""
-    from ..engine.video import VideoError
+    from ..video import VideoError
     if video.failed or event.image is None or event.epoch == getattr(video, "epoch", None):
         return      # (the final event repeats the last epoch's image)
     video.epoch = event.epoch
@@ -110,7 +110,7 @@ def _record(video, event) -> None:
 
 
 def _close_video(video) -> None:
-    from ..engine.video import VideoError
+    from ..video import VideoError
     try:
         path = video.close()
         if path is not None:

@@ -145,3 +145,63 @@ class VideoRecorder:
             except Exception:
                 pass
         self.partial.unlink(missing_ok=True)
+
+
+class Recording:
+    """The editor's Record toggle: a video per run, under a free name in `folder`.
+
+    `wanted` is the toggle. `feed(kind, image)` takes each run message's kind (started,
+    epoch, done, stopped) and image; it returns a line for the status when something
+    happened (a video started, finished or failed), else None. Turning the toggle on
+    mid-run starts a video from there; turning it off finishes the one being written.
+    """
+
+    def __init__(self, folder, name: str = "clipig-run.mp4", fps: float = 25.0):
+        self.folder = Path(folder)
+        self.name = name
+        self.fps = fps
+        self.wanted = False
+        self.running = False
+        self.video: VideoRecorder | None = None
+
+    def set_wanted(self, wanted: bool) -> str | None:
+        self.wanted = bool(wanted)
+        if not self.wanted:
+            return self._finish()
+        return self._start() if self.running else None
+
+    def feed(self, kind: str, image=None) -> str | None:
+        note = None
+        if kind == "started":
+            self.running = True
+            note = self._finish()
+            note = (self._start() if self.wanted else None) or note
+        if self.video is not None and image is not None:
+            try:
+                self.video.add(image)
+            except (VideoError, ValueError) as exc:
+                self.video = None
+                return f"recording stopped: {exc}"
+        if kind in ("done", "stopped", "error"):
+            self.running = False
+            note = self._finish()
+        return note
+
+    def _start(self) -> str | None:
+        if self.video is not None:
+            return None
+        try:
+            self.video = VideoRecorder(free_video_path(self.folder / self.name), self.fps)
+        except VideoError as exc:
+            return f"cannot record: {exc}"
+        return f"recording to {self.video.path}"
+
+    def _finish(self) -> str | None:
+        video, self.video = self.video, None
+        if video is None:
+            return None
+        try:
+            path = video.close()
+        except VideoError as exc:
+            return f"video: {exc}"
+        return f"video: {path} ({video.frames} frames)" if path else None
