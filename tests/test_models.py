@@ -230,3 +230,12 @@ def test_two_model_ensemble_trains_each_feature_on_its_model(tiny_clip, tiny_ope
     assert result.epochs == 3
     sizes = [tuple(e.shape) for e in run.trainer.executor.embeddings["target"]]
     assert sizes == [(32,), (24,)]
+
+
+def test_legacy_export_names_the_model_node():
+    from clipig_nodes.legacy.exporter import export_legacy
+    result = export_legacy(model_graph())
+    assert result.ok
+    assert [(p.node, p.message) for p in result.problems] == [
+        ("model", "legacy YAML has one CLIP model (train.model); this model node is not "
+                  "exported, its features use train.model")]

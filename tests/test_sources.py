@@ -210,3 +210,19 @@ def test_source_trains_in_a_graph_with_resolution_change_and_postproc(name, tiny
     # the switch keeps the image: the first image at the new size looks like the last before
     before = torch.nn.functional.interpolate(images[2], size=(32, 56), mode="bilinear")
     assert (images[3] - before).abs().mean() < 0.05
+
+
+def test_legacy_export_says_what_a_fourier_source_loses():
+    from clipig_nodes.legacy.exporter import export_legacy
+    from .graph_builders import minimal
+    g = minimal()
+    g.remove_node("pixels")
+    g.add_node("fourier_pixels", "source", params={"resolution": [320, 240], "decay": 1.5})
+    g.connect("source", "image", "target", "image")
+    result = export_legacy(g)
+    assert result.ok
+    assert result.data["resolution"] == [320, 240]
+    assert [(p.node, p.message) for p in result.problems] == [
+        ("source", "CLIPig knows only plain pixels: the fourier_pixels source is written as "
+                   "pixels with the params they share (decay not exported); the image will look "
+                   "different")]
