@@ -108,7 +108,6 @@ def _cosines(t):
 
 def _feature_loss(t, batch):
     import torch
-    import torch.nn.functional as F
     stages, f_list, models = t.features, t.embeddings, t.feature_models
     n = len(stages)
     cos = _cosines(t)                                           # [B,F]
@@ -149,6 +148,7 @@ def _feature_loss(t, batch):
         fill = float("-inf") if select == "best" else float("inf")
         ranked = sims.masked_fill(~enabled_t, fill)
         pick = ranked.argmax(dim=1) if select == "best" else ranked.argmin(dim=1)
-        used = F.one_hot(pick, n).bool() & enabled_t
+        # a comparison, not F.one_hot: one_hot checks its indices on the host (a sync)
+        used = (torch.arange(n, device=device) == pick[:, None]) & enabled_t
     contributions = weights_t * losses_t * used
     return contributions.sum(dim=1), sims, losses_t * used, used
