@@ -96,8 +96,7 @@ class Cutouts(Transform):
             out = out * draw()                                           # brightness
             mean = out.mean(dim=(1, 2, 3), keepdim=True)
             out = (out - mean) * draw() + mean                           # contrast
-            gray = (out * out.new_tensor([0.299, 0.587, 0.114])[None, :, None, None]
-                    ).sum(dim=1, keepdim=True)
+            gray = 0.299 * out[:, :1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:]
             out = (out - gray) * draw() + gray                           # saturation
         sigma = float(p.value("noise"))
         if sigma > 0:

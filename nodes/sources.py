@@ -60,10 +60,16 @@ def _resize(x, size, interpolation):
 
 # --- Fourier ---------------------------------------------------------------------------------
 
+_color_matrices: dict = {}     # device -> the matrix: made once, so a captured step holds no host data
+
+
 def _color_matrix(device):
     import torch
-    m = torch.tensor(COLOR_CORRELATION_SQRT, dtype=torch.float32, device=device)
-    return m / m.norm(dim=0).max()
+    key = str(device)
+    if key not in _color_matrices:
+        m = torch.tensor(COLOR_CORRELATION_SQRT, dtype=torch.float32, device=device)
+        _color_matrices[key] = m / m.norm(dim=0).max()
+    return _color_matrices[key]
 
 
 def _spectrum_scale(h, w, decay, device):
