@@ -60,8 +60,10 @@ def to_frame(image) -> np.ndarray:
 
 
 class VideoRecorder:
-    def __init__(self, path: str | os.PathLike, fps: float = 25.0):
+    def __init__(self, path: str | os.PathLike, fps: float = 25.0, every: int = 1):
         self.path = Path(path)
+        self.every = every           # a frame every N epochs (for callers that feed by epoch)
+        self.last_epoch = None       # the epoch of the last frame added by such a caller
         if self.path.suffix.lower() not in (".mp4", ".mkv", ".mov", ".avi"):
             raise VideoError(f"{self.path}: the video needs a .mp4 (or .mkv, .mov, .avi) name")
         if self.path.exists():

@@ -66,8 +66,7 @@ def run(args) -> int:
                          seed=args.seed, precision=args.precision, compile=args.compile,
                          deterministic=not args.fast_kernels)
     try:
-        job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]),
-                  image_every=args.video_every if video else 0)
+        job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
         return _train(job, args.verbose, format_table, video)
     except ProblemsError as exc:
         print_problems(exc.problems, label)
@@ -89,21 +88,30 @@ def _open_video(args):
         return False
     from ..video import VideoError, VideoRecorder
     try:
-        return VideoRecorder(args.video)
+        return VideoRecorder(args.video, every=args.video_every)
     except VideoError as exc:
         print(f"--video: {exc}", file=sys.stderr)
         return False
 
 
-def _record(video, event) -> None:
-    """Add the event's image (a host copy the run made) as a frame; a failure ends only the
-    recording, not the run."""
+def _record(video, event, trainer) -> None:
+    """Every N epochs a host copy of the image, between steps, becomes a frame (and the final
+    image); a failure ends only the recording, not the run."""
     from ..video import VideoError
-    if video.failed or event.image is None or event.epoch == getattr(video, "epoch", None):
+    final = event.kind in ("done", "stopped")
+    if video.failed or event.epoch == video.last_epoch:
         return      # (the final event repeats the last epoch's image)
-    video.epoch = event.epoch
+    if final:
+        image = event.image
+    elif event.epoch % video.every == 0:
+        image = trainer.image().cpu()
+    else:
+        return
+    if image is None:
+        return
+    video.last_epoch = event.epoch
     try:
-        video.add(event.image)
+        video.add(image)
     except VideoError as exc:
         video.failed = True
         print(f"--video: {exc}; recording stopped, training goes on", file=sys.stderr)
@@ -131,7 +139,7 @@ def _train(job, verbose: int, format_table, video=None) -> int:
     final = None
     for event in job.events():
         if video:
-            _record(video, event)
+            _record(video, event, trainer)
         if event.kind in ("done", "stopped"):
             final = event
             break
