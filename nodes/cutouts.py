@@ -66,8 +66,9 @@ class Cutouts(Transform):
 
         # the output pixel grid in [-1, 1], one for every view
         ticks = (torch.arange(size, device=x.device, dtype=x.dtype) + 0.5) / size * 2 - 1
-        # supersample large crops (area filter) so that shrinking them does not alias
-        factor = max(1, min(4, int(high * short / size + 0.999)))
+        # supersample large crops (a box filter) so that shrinking them does not alias: with
+        # bilinear taps at most 2 source pixels apart, every source pixel is read
+        factor = max(1, min(4, int(high * short / size)))
         if factor > 1:
             ticks = (torch.arange(size * factor, device=x.device, dtype=x.dtype) + 0.5) \
                 / (size * factor) * 2 - 1
