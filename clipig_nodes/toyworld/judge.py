@@ -1,9 +1,10 @@
 """What a picture shows, judged without CLIP: pixel statistics against the palette.
 
-Every pixel is classified by its nearest palette colour (RGB distance). Scenes put the
+Every pixel is classified by its nearest palette colour (RGB distance; mid grey, the
+colour of an untouched start, is a class of its own). Scenes put the
 shape in the middle and the background around it (see scenes.py), so:
   colour share   - fraction of all pixels nearest to one of the asked colours;
-  in role        - the composition check: in the middle square (the central 1/3 of
+  in role        - the composition check: in the middle square (the central 1/4 of
                    width and height, inside any shape the scenes draw) the shape's
                    colour outnumbers the background's colour, and in the border ring (the
                    outer 1/8 on each side, background in every scene) the background's
@@ -22,18 +23,23 @@ import torch
 
 from .scenes import COLOURS, Scene, palette_tensor
 
+# Mid grey is no caption's colour, but an untouched start image is grey: counted as
+# "none of the palette" rather than as its nearest colour (purple).
+NEUTRAL = (0.5, 0.5, 0.5)
+
 
 def nearest_colours(image: torch.Tensor) -> torch.Tensor:
-    """[1,3,H,W] or [3,H,W] in [0,1] -> [H,W] palette index of each pixel."""
+    """[1,3,H,W] or [3,H,W] in [0,1] -> [H,W] palette index of each pixel (len(COLOURS)
+    for the neutral grey)."""
     x = image.reshape(3, *image.shape[-2:]).float().cpu()
-    palette = palette_tensor()                                   # [K,3]
+    palette = torch.cat([palette_tensor(), torch.tensor([NEUTRAL])])      # [K+1,3]
     distance = ((x[None] - palette[:, :, None, None]) ** 2).sum(dim=1)   # [K,H,W]
     return distance.argmin(dim=0)
 
 
 def colour_shares(labels: torch.Tensor) -> dict[str, float]:
-    counts = torch.bincount(labels.flatten(), minlength=len(COLOURS)).float()
-    return dict(zip(COLOURS, (counts / counts.sum()).tolist()))
+    counts = torch.bincount(labels.flatten(), minlength=len(COLOURS) + 1).float()
+    return dict(zip(COLOURS + ("grey",), (counts / counts.sum()).tolist()))
 
 
 @dataclass
@@ -53,7 +59,7 @@ def regions(height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Boolean masks (middle square, border ring) of an image of this size."""
     y = torch.arange(height).view(-1, 1).float() + 0.5
     x = torch.arange(width).view(1, -1).float() + 0.5
-    middle = ((y - height / 2).abs() <= height / 6) & ((x - width / 2).abs() <= width / 6)
+    middle = ((y - height / 2).abs() <= height / 8) & ((x - width / 2).abs() <= width / 8)
     border = (y <= height / 8) | (y >= height * 7 / 8) | (x <= width / 8) | (x >= width * 7 / 8)
     return middle, border
 
