@@ -29,7 +29,10 @@ def toy_graph(scene: Scene, model_path, *, source: str = "pixels", cutouts: bool
     graph.add_node(source, "source", params)
     previous = "source"
     if cutouts:
-        graph.add_node("cutouts", "cutouts", {})
+        # as many views as the shift chain makes, so both see the same number per epoch
+        graph.add_node("cutouts", "cutouts", {"count": batch_size, "size": 32,
+                                              "min_size": 0.6, "max_size": 1.0})
+        batch_size = 1
         graph.connect(previous, "image", "cutouts", "image")
         previous = "cutouts"
     else:
