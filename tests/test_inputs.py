@@ -3,6 +3,10 @@ and setting values checked against the bound param's declaration."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from clipig_nodes.graph import fileformat as ff
@@ -15,6 +19,7 @@ from clipig_nodes.problems import ProblemsError
 
 from .graph_builders import minimal
 
+ROOT = Path(__file__).resolve().parent.parent
 HEADER = "format: clipig-nodes-graph\nversion: 3\n"
 
 
@@ -194,3 +199,58 @@ def test_input_infos_describe_kind_range_and_value(registry):
     assert infos["prompt"].describe().startswith("prompt (str; text_feature.text) = ")
     assert infos["prompt"].describe().endswith(": What to paint")
     assert infos["seed"].param.kind == "int" and ">= 0" in infos["seed"].describe()
+
+
+# --- templates and `run --set` ---------------------------------------------------------------------
+
+TEMPLATES = sorted((Path(__file__).resolve().parent.parent / "graphs").glob("*.graph.yaml"))
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name.split(".")[0])
+def test_every_template_exposes_prompt_and_seed(path, registry):
+    g = ff.load_graph(path)
+    assert {"prompt", "seed"} <= set(g.inputs)
+    assert g.inputs["seed"].target.endswith(".seed")
+    assert registry[g.nodes[g.inputs["prompt"].node].type].name == "text_feature"
+    assert not validate(g, registry, check_files=True, base_dir=path.parent)
+    assert all(i.input.description for i in input_infos(g, registry))
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_run_set_changes_the_graph_that_is_trained(tiny_clip, tmp_path):
+    graph_path = tmp_path / "s.graph.yaml"
+    g = with_prompt_and_seed()
+    g.add_input("size", "pixels", "resolution")
+    ff.save_graph(g, graph_path)
+    out_dir = tmp_path / "out"
+    out = cli("run", graph_path, "-o", f"{out_dir}/", "--model", tiny_clip, "--device", "cpu",
+              "--epochs", "2", "-v", "0", "--set", "prompt=a red lighthouse", "--set", "size=48 32",
+              "--set", "seed=5")
+    assert out.returncode == 0, out.stderr
+    from PIL import Image
+    image = Image.open(out_dir / "s.png")
+    assert image.size == (48, 32)
+    trained = ff.load_graph(out_dir / "s.graph.yaml")       # the sidecar next to the image
+    assert trained.nodes["text_feature"].params["text"] == "a red lighthouse"
+    assert trained.nodes["train"].params["seed"] == 5
+
+
+@pytest.mark.parametrize("assignment, fragment", [
+    ("size=48 32 7 1", "input 'size'"),
+    ("seed=-3", "input 'seed'"),
+    ("promt=x", "unknown input 'promt'"),
+    ("prompt", "NAME=VALUE"),
+])
+def test_run_set_bad_values_fail_before_training(tmp_path, assignment, fragment):
+    graph_path = tmp_path / "s.graph.yaml"
+    g = with_prompt_and_seed()
+    g.add_input("size", "pixels", "resolution")
+    ff.save_graph(g, graph_path)
+    out = cli("run", graph_path, "-o", f"{tmp_path}/", "--set", assignment, "--model", "no-such-model")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert fragment in out.stderr and "not run" in out.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.graph.yaml"]

@@ -118,3 +118,22 @@ def _param_of(graph: Graph, registry, item: Input) -> Param | None:
     node = graph.nodes.get(item.node)
     node_type = registry.get(node.type) if node is not None else None
     return node_type.param(item.param) if node_type is not None else None
+
+
+def parse_assignments(texts, option: str = "--set") -> dict[str, str]:
+    """['prompt=a lighthouse', 'size=768 512'] -> {'prompt': 'a lighthouse', 'size': '768 512'}
+    (split at the first '='). Raises ProblemsError for a text without a name, or a name twice."""
+    out: dict[str, str] = {}
+    problems = []
+    for text in texts or ():
+        name, eq, value = str(text).partition("=")
+        name = name.strip()
+        if not eq or not name:
+            problems.append(Problem(f"{option} {text!r}: write NAME=VALUE (e.g. prompt=\"a lighthouse\")"))
+        elif name in out:
+            problems.append(Problem(f"{option}: input '{name}' is set twice"))
+        else:
+            out[name] = value
+    if problems:
+        raise ProblemsError(problems, "bad input value")
+    return out
