@@ -189,6 +189,10 @@ def _plan(index: SweepIndex, jobs: list[Job]) -> tuple[list[Job], set[str]]:
         old = index.entries.get(job.key)
         if old is not None and old.name:
             job.name = old.name
+        elif job.name not in taken and _adopt(index, job):
+            taken.add(job.name)
+            skipped.add(job.key)
+            continue
         else:
             job.name = _free_name(index.out, job.name, taken)
         taken.add(job.name)
