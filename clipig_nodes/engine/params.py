@@ -48,12 +48,9 @@ class EpochContext:
                 "lr": self.lr, "lrs": self.lrs, "sim": 0.0}
 
 
-def _cast(type_name: str, name: str, value: Any) -> Any:
+def _cast(node_type, name: str, value: Any) -> Any:
     """Expression results take the declared element type (int params truncate, as CLIPig)."""
-    from ..registry import default_registry
-
-    node_type = default_registry().get(type_name)
-    param = node_type.param(name) if node_type else None
+    param = node_type.param(name) if node_type is not None else None
     if param is None or value is None:
         return value
     kind = param.item if param.kind == "vector" else param.kind
@@ -88,7 +85,7 @@ class StageParams:
         """One value for the whole call (expressions evaluated once, with the epoch's context)."""
         if name not in self._values:
             value = self._evaluate_host(self.stage.params[name])
-            self._values[name] = _cast(self.stage.type, name, value)
+            self._values[name] = _cast(self.stage.node_type, name, value)
         return self._values[name]
 
     def _evaluate_host(self, raw: Any) -> Any:
