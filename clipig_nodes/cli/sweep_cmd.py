@@ -19,6 +19,9 @@ def add_arguments(parser) -> None:
                         help="the n-th values of every input together, instead of every combination")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="an input value for every job")
+    parser.add_argument("--batch", default="auto", metavar="N|auto",
+                        help="jobs trained together on one device, one CLIP forward for all "
+                             "(auto: as many as fit on CUDA, halved on out of memory; 1 on the CPU)")
     parser.add_argument("--ray", metavar="auto|local|ADDRESS",
                         help="run the jobs as Ray tasks: auto = the running cluster (else a local "
                              "one), local = a new local Ray, or the head's address")
@@ -48,7 +51,7 @@ def run(args) -> int:
         fixed = parse_assignments(args.set)
         result = sweep(args.file, args.output, grid, zip=args.zip, set=fixed, ray=args.ray,
                        device=args.device, model=args.model, epochs=args.epochs,
-                       precision=args.precision, seed=args.seed,
+                       precision=args.precision, seed=args.seed, batch=args.batch,
                        contact_sheet=not args.no_contact_sheet,
                        progress=BarProgress() if args.verbose else None,
                        ray_cpus=args.ray_cpus, ray_gpus=args.ray_gpus)
