@@ -233,7 +233,7 @@ def _adopt(index: SweepIndex, job: Job) -> bool:
 def _record(index: SweepIndex, job: Job, result: JobResult, options: JobOptions) -> Entry:
     entry = Entry(job.key, job.name, job.inputs, result.seed if result.seed is not None else job.seed,
                   epochs=result.epochs, runtime=round(result.runtime, 3), loss=result.loss,
-                  stats=result.stats)
+                  stats=result.stats, worker=result.worker)
     if result.error is not None or result.image is None:
         entry.status, entry.error = FAILED, result.error or "no image"
     else:
