@@ -3,8 +3,6 @@
 from clipig_nodes.nodebase import Source
 from clipig_nodes.registry import T, Enum, FilePath, Vector
 
-MAX_SIDE = 16384   # larger sides cannot be held by any current accelerator
-
 
 class Pixels(Source):
     """The trained image: plain RGB pixels, initialised from noise or an image.
