@@ -99,6 +99,9 @@ def sweep(graph, out, grid: Mapping[str, Iterable] | Iterable[str] | None = None
                          base_dir=str(base_dir) if base_dir else None)
     if epochs is not None and epochs < 0:
         raise ProblemsError([Problem("epochs must be >= 0")], "bad sweep")
+    if batch not in (None, "", "auto") and not (str(batch).isdigit() and int(batch) >= 1):
+        raise ProblemsError([Problem(f"batch is a whole number >= 1 or auto, got {batch!r}")],
+                            "bad sweep")
     jobs = expand(graph, grid, zip_values=zip, fixed=set, default_seed=seed, salt=options.salt())
     _validate(jobs, base_dir)
     runner = _runner(ray, options, batch, ray_cpus, ray_gpus)      # says now if Ray is missing
@@ -173,7 +176,8 @@ def _validate(jobs: list[Job], base_dir) -> None:
 def _runner(ray, options, batch, ray_cpus, ray_gpus):
     if ray:
         from .ray_runner import RayRunner
-        return RayRunner(options, ray, num_cpus=ray_cpus, num_gpus=ray_gpus)
+        size = 1 if batch in (None, "", "auto") else max(1, int(batch))
+        return RayRunner(options, ray, num_cpus=ray_cpus, num_gpus=ray_gpus, batch=size)
     from .local import LocalRunner
     return LocalRunner(options, batch)
 
