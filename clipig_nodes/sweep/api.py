@@ -90,6 +90,9 @@ def sweep(graph, out, grid: Mapping[str, Iterable] | Iterable[str] | None = None
     """
     graph, base_dir, source = _load(graph)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ProblemsError([Problem("is a file; a sweep writes into a folder", source=str(out))],
+                            "bad sweep")
     if grid is None:
         grid = {}
     elif not isinstance(grid, Mapping):
