@@ -1,5 +1,6 @@
 """The pixel source: the RGB image that training changes."""
 
+from clipig_nodes.limits import MAX_SIDE
 from clipig_nodes.nodebase import Source
 from clipig_nodes.registry import T, Enum, FilePath, Vector
 
