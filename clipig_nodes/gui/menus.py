@@ -1,0 +1,190 @@
+"""Menus and keys: the menu bar, the canvas and node right-click menus, the shortcuts.
+
+A mixin of App: it builds items and routes keys and clicks to App's actions.
+"""
+
+from __future__ import annotations
+
+import dearpygui.dearpygui as dpg
+
+from . import files
+from .palette import CATEGORY_TITLES, grouped
+
+SHORTCUTS = """Ctrl+Z  undo            Ctrl+Y / Ctrl+Shift+Z  redo
+Ctrl+C  copy nodes      Ctrl+V  paste (at the mouse)   Ctrl+X  cut
+Ctrl+D  duplicate       Delete  delete selected nodes and links
+Ctrl+N  new             Ctrl+O  open      Ctrl+Shift+S  save graph
+Ctrl+S  save image (PNG with the graph, never over a file)
+F5  start   Shift+F5  stop   F6  update the running training
+Home  show the whole graph
+Right-click the canvas: add a node there; right-click a node title: node menu.
+Ctrl+click a link: detach it. Drag on empty canvas: box-select; middle drag: pan."""
+
+
+class MenusAndKeys:
+    def _menus(self) -> None:
+        with dpg.menu_bar():
+            with dpg.menu(label="File"):
+                dpg.add_menu_item(label="New", shortcut="Ctrl+N", callback=lambda: self.new_document())
+                dpg.add_menu_item(label="Open...", shortcut="Ctrl+O",
+                                  callback=lambda: self.open_dialog())
+                self.recent_menu = dpg.add_menu(label="Open recent")
+                dpg.add_separator()
+                dpg.add_menu_item(label="Save graph", shortcut="Ctrl+Shift+S",
+                                  callback=lambda: self.save())
+                dpg.add_menu_item(label="Save graph as...", callback=lambda: self.save_as_dialog())
+                dpg.add_separator()
+                dpg.add_menu_item(label="Import CLIPig YAML...", callback=lambda: self.import_dialog())
+                dpg.add_menu_item(label="Export CLIPig YAML...", callback=lambda: self.export_dialog())
+                dpg.add_separator()
+                dpg.add_menu_item(label="Save image", shortcut="Ctrl+S",
+                                  callback=lambda: self.save_image())
+                dpg.add_separator()
+                dpg.add_menu_item(label="Quit", callback=lambda: self.request_exit())
+            with dpg.menu(label="Edit"):
+                self.undo_item = dpg.add_menu_item(label="Undo", shortcut="Ctrl+Z",
+                                                   callback=lambda: self.undo())
+                self.redo_item = dpg.add_menu_item(label="Redo", shortcut="Ctrl+Y",
+                                                   callback=lambda: self.redo())
+                dpg.add_separator()
+                dpg.add_menu_item(label="Cut", shortcut="Ctrl+X", callback=lambda: self.cut())
+                dpg.add_menu_item(label="Copy", shortcut="Ctrl+C", callback=lambda: self.copy())
+                dpg.add_menu_item(label="Paste", shortcut="Ctrl+V", callback=lambda: self.paste())
+                dpg.add_menu_item(label="Duplicate", shortcut="Ctrl+D",
+                                  callback=lambda: self.duplicate())
+                dpg.add_menu_item(label="Delete", shortcut="Del",
+                                  callback=lambda: self.delete_selection())
+                dpg.add_separator()
+                dpg.add_menu_item(label="Tidy layout", callback=lambda: self.tidy_layout())
+                dpg.add_menu_item(label="Graph description...",
+                                  callback=lambda: self.edit_description())
+            with dpg.menu(label="View"):
+                dpg.add_menu_item(label="Show whole graph", shortcut="Home",
+                                  callback=lambda: self.editor.frame_all())
+            with dpg.menu(label="Templates"):
+                for template in files.templates(self.templates_dir):
+                    item = dpg.add_menu_item(label=template.name, user_data=template.path,
+                                             callback=lambda s, a, u: self.open_template(u))
+                    if template.description:
+                        with dpg.tooltip(item):
+                            dpg.add_text(template.description, wrap=420)
+            with dpg.menu(label="Run"):
+                dpg.add_menu_item(label="Start", shortcut="F5", callback=lambda: self.start_run())
+                dpg.add_menu_item(label="Stop", shortcut="Shift+F5", callback=lambda: self.stop_run())
+                dpg.add_menu_item(label="Update running training", shortcut="F6",
+                                  callback=lambda: self.update_run())
+                dpg.add_menu_item(label="Pause / resume", callback=lambda: self.toggle_pause())
+            with dpg.menu(label="Help"):
+                dpg.add_menu_item(label="Shortcuts", callback=lambda: self.dialogs.info(
+                    "Shortcuts", SHORTCUTS))
+        self._fill_recent()
+
+    def _fill_recent(self) -> None:
+        dpg.delete_item(self.recent_menu, children_only=True)
+        paths = self.recent.load()
+        if not paths:
+            dpg.add_menu_item(label="(none yet)", parent=self.recent_menu, enabled=False)
+        for path in paths:
+            dpg.add_menu_item(label=str(path), parent=self.recent_menu, user_data=path,
+                              callback=lambda s, a, u: self.open_path(u))
+
+    def _add_menu(self) -> None:
+        """The right-click menu of the canvas: add a node at the mouse."""
+        with dpg.window(popup=True, show=False, no_title_bar=True, autosize=True,
+                        min_size=(160, 20)) as self.add_menu:
+            dpg.add_text("Add node", color=(170, 175, 190))
+            dpg.add_separator()
+            for category, types in grouped(self.registry):
+                with dpg.menu(label=CATEGORY_TITLES.get(category, category)):
+                    for node_type in types:
+                        item = dpg.add_menu_item(label=node_type.name, user_data=node_type.name,
+                                                 callback=lambda s, a, u: self._add_from_menu(u))
+                        with dpg.tooltip(item):
+                            dpg.add_text(node_type.doc(), wrap=360)
+            dpg.add_separator()
+            dpg.add_menu_item(label="Paste here", callback=lambda: self._paste_from_menu())
+
+    def _node_menu(self) -> None:
+        with dpg.window(popup=True, show=False, no_title_bar=True, autosize=True,
+                        min_size=(160, 20)) as self.node_menu:
+            self.node_menu_title = dpg.add_text("", color=(170, 175, 190))
+            dpg.add_separator()
+            dpg.add_menu_item(label="Rename...", callback=lambda: self.rename_dialog(self._menu_node))
+            dpg.add_menu_item(label="Duplicate", callback=lambda: self.duplicate([self._menu_node]))
+            dpg.add_menu_item(label="Copy", callback=lambda: self.copy([self._menu_node]))
+            dpg.add_menu_item(label="Delete", callback=lambda: self.delete_nodes([self._menu_node]))
+            dpg.add_menu_item(label="Disconnect all", callback=lambda: self.disconnect_node(
+                self._menu_node))
+            dpg.add_menu_item(label="Reset params to defaults",
+                              callback=lambda: self.reset_params(self._menu_node))
+            dpg.add_separator()
+            dpg.add_menu_item(label="Help", callback=lambda: self.node_help(self._menu_node))
+
+
+    # --- input ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _down(*keys) -> bool:
+        for key in keys:
+            try:
+                if dpg.is_key_down(key):
+                    return True
+            except Exception:
+                continue
+        return False
+
+    def on_key(self, key) -> None:
+        ctrl = self._down(dpg.mvKey_LControl, dpg.mvKey_RControl)
+        shift = self._down(dpg.mvKey_LShift, dpg.mvKey_RShift)
+        typing = bool(self.editing)
+        if key == dpg.mvKey_F5:
+            self.stop_run() if shift else self.start_run()
+        elif key == dpg.mvKey_F6:
+            self.update_run()
+        elif ctrl and key == dpg.mvKey_S:
+            self.save() if shift else self.save_image()
+        elif typing or self.dialogs.busy:
+            return          # text fields keep their own Ctrl+Z, Delete, copy and paste
+        elif ctrl and key == dpg.mvKey_Z:
+            self.redo() if shift else self.undo()
+        elif ctrl and key == dpg.mvKey_Y:
+            self.redo()
+        elif ctrl and key == dpg.mvKey_C:
+            self.copy()
+        elif ctrl and key == dpg.mvKey_X:
+            self.cut()
+        elif ctrl and key == dpg.mvKey_V:
+            self.paste()
+        elif ctrl and key == dpg.mvKey_D:
+            self.duplicate()
+        elif ctrl and key == dpg.mvKey_N:
+            self.new_document()
+        elif ctrl and key == dpg.mvKey_O:
+            self.open_dialog()
+        elif key == dpg.mvKey_Delete or (key == dpg.mvKey_Back and not ctrl):
+            self.delete_selection()
+        elif key == dpg.mvKey_Home:
+            self.editor.frame_all()
+
+    def on_mouse_release(self) -> None:
+        command = self.editor.poll_moves()
+        if command is not None:
+            self.history.seal()
+
+    def on_right_click(self) -> None:
+        if not dpg.is_item_hovered(self.editor.editor) or self.dialogs.busy:
+            return
+        if self.editor.hovered_node() is not None:
+            return          # the node menu handles it
+        mouse = dpg.get_mouse_pos(local=False)
+        self._menu_pos = self.editor.screen_to_model(mouse)
+        dpg.configure_item(self.add_menu, show=True, pos=mouse)
+
+    def open_node_menu(self, item) -> None:
+        node_id = self.editor.node_at(item)
+        if node_id is None:
+            return
+        self._menu_node = node_id
+        dpg.set_value(self.node_menu_title, node_id)
+        dpg.configure_item(self.node_menu, show=True, pos=dpg.get_mouse_pos(local=False))
+
