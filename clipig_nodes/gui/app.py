@@ -21,13 +21,15 @@ import dearpygui.dearpygui as dpg
 
 from ..graph import commands as C
 from ..graph.clipboard import copy_nodes, duplicate_command, paste_command
-from ..graph.layout import auto_layout
+from ..graph.layout import auto_layout, free_spot
 from ..graph.model import Graph, GraphError
 from ..graph.validate import validate
 from ..problems import Problem, ProblemsError
 from ..registry import default_registry
 from . import files
+from .canvas_search import CanvasSearch, wiring
 from .dialogs import Dialogs
+from .display import screen_size, window_placement
 from .editor import EditorView
 from .document_actions import DocumentActions
 from .menus import MenusAndKeys
@@ -37,6 +39,7 @@ from .run_panel import RunPanel
 from .run_control import RunControl
 from .runner import RUNNING, Runner
 from .theme import BACKGROUND, Themes, load_fonts
+from .zoom import ZoomStyles
 
 APP_NAME = "clipig-nodes"
 
@@ -71,6 +74,8 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self._title = ""
         self._add_count = 0
         self._menu_pos = (0.0, 0.0)
+        self._search_pos = (0.0, 0.0)
+        self._search_selected: list[str] = []
         self._menu_node: str | None = None
         self._frame_all_in: int | None = None
         self._exit_requested = False
@@ -80,11 +85,15 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         dpg.configure_app(manual_callback_management=True)
         self.themes = Themes()
         self.fonts = load_fonts()
+        self.zoom_styles = ZoomStyles(self.fonts.get("ui_file"))
+        if self.fonts.get("ui") is not None:
+            self.zoom_styles.fonts[15] = self.fonts["ui"]
         self._handlers()
         self.dialogs = Dialogs(self.text_handlers)
         self._build()
-        dpg.create_viewport(title=APP_NAME, width=width, height=height, disable_close=True,
-                            vsync=vsync, clear_color=(*BACKGROUND, 255))
+        x, y, width, height = window_placement(width, height, screen_size())
+        dpg.create_viewport(title=APP_NAME, width=width, height=height, x_pos=x, y_pos=y,
+                            disable_close=True, vsync=vsync, clear_color=(*BACKGROUND, 255))
         dpg.set_exit_callback(lambda: self.request_exit())
         dpg.setup_dearpygui()
         dpg.show_viewport()
@@ -111,6 +120,9 @@ class App(MenusAndKeys, DocumentActions, RunControl):
                                           callback=lambda: self.on_mouse_release())
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right,
                                         callback=lambda: self.on_right_click())
+            dpg.add_mouse_wheel_handler(callback=lambda s, delta: self.on_wheel(delta))
+            dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left,
+                                               callback=lambda: self.on_double_click())
         with dpg.item_handler_registry() as self.text_handlers:
             dpg.add_item_activated_handler(callback=lambda s, a: self.editing.add(a))
             dpg.add_item_deactivated_handler(callback=lambda s, a: self._done_editing(a))
@@ -140,7 +152,9 @@ class App(MenusAndKeys, DocumentActions, RunControl):
                                           no_scrollbar=True) as self.editor_window:
                         self.editor = EditorView(self.editor_window, self.registry, self.themes,
                                                  self.execute, self.status, self.text_handlers,
-                                                 self.node_handlers, self.browse_path)
+                                                 self.node_handlers, self.browse_path,
+                                                 styles=self.zoom_styles,
+                                                 on_long_edit=self.edit_long_text)
                     with dpg.child_window(width=-410, height=-28) as self.problems_window:
                         self.problems_panel = ProblemsPanel(self.problems_window, self.on_problem)
                 with dpg.child_window(width=-1, height=-28) as self.run_window:
@@ -151,6 +165,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
                 self.status_item = dpg.add_text("")
         self._add_menu()
         self._node_menu()
+        self.search = CanvasSearch(self.registry, self._add_from_search, self.text_handlers)
 
     def _fit_window(self) -> None:
         dpg.configure_item(self.window, pos=(0, 0), width=dpg.get_viewport_client_width(),
@@ -171,6 +186,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
                 time.sleep(rest)      # leave the CPU to training instead of spinning
         self._frame_started = time.perf_counter()
         dpg.render_dearpygui_frame()
+        self.editor.rendered()
         self.frames += 1
         jobs = dpg.get_callback_queue()
         if jobs:
@@ -186,6 +202,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         if self.runner.state == RUNNING:
             self.run_panel.set_edits_pending(self.history.revision != self.run_revision)
         self.editor.expire_highlights()
+        self.editor.tick()
         self.dialogs.collect()
         if self._frame_all_in is not None:
             self._frame_all_in -= 1
@@ -262,17 +279,46 @@ class App(MenusAndKeys, DocumentActions, RunControl):
     # --- editing ----------------------------------------------------------------------------
 
     def add_node(self, type_name: str, pos=None) -> str | None:
+        """Add a node at `pos`, or at the mouse over the canvas, or the view's centre;
+        moved on until it covers no other node's corner."""
         if pos is None:
-            cx, cy = self.editor.visible_center()
-            step = (self._add_count % 6) * 30
-            self._add_count += 1
-            pos = (cx - 130 + step, cy - 80 + step)
+            if dpg.is_item_hovered(self.editor.editor):
+                pos = self.editor.screen_to_model(dpg.get_mouse_pos(local=False))
+            else:
+                cx, cy = self.editor.visible_center()
+                pos = (cx - 130, cy - 80)
+        pos = free_spot(self.history.graph, pos)
         command = self.execute(C.AddNode(type_name, pos=pos))
         if command is None:
             return None
         self.editor.highlight([command.node_id], 1.0)
         self.status(f"added {command.node_id}: drag from its pins to connect it")
         return command.node_id
+
+    def open_canvas_search(self) -> None:
+        """The search box at the mouse; what is picked lands there."""
+        mouse = dpg.get_mouse_pos(local=False)
+        self._search_pos = self.editor.screen_to_model(mouse)
+        self._search_selected = self.selection()
+        self.search.open(mouse)
+
+    def _add_from_search(self, type_name: str) -> str | None:
+        node_id = self.add_node(type_name, self._search_pos)
+        if node_id is not None and len(self._search_selected) == 1 \
+                and self._search_selected[0] in self.history.graph.nodes:
+            command = wiring(self.history.graph, self.registry, self._search_selected[0], node_id)
+            if command is not None:
+                self.execute(command)
+                self.history.seal()
+                self.status(f"added {node_id}, connected {command.link}")
+        return node_id
+
+    def edit_long_text(self, widget) -> None:
+        """A text param (a prompt) in a multi-line editor."""
+        self.dialogs.prompt(f"{widget.node_id}: {widget.param.name}", widget.param.doc or "",
+                            "" if widget.value is None else str(widget.value),
+                            lambda text: widget.set_text(text.replace("\n", " ").strip()),
+                            multiline=True)
 
     def _add_from_menu(self, type_name: str) -> None:
         dpg.configure_item(self.add_menu, show=False)

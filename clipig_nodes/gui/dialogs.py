@@ -15,12 +15,13 @@ import dearpygui.dearpygui as dpg
 
 class Dialog:
     def __init__(self, manager: "Dialogs", title: str, message: str,
-                 buttons: list[tuple[str, Callable | None]], text: str | None = None):
+                 buttons: list[tuple[str, Callable | None]], text: str | None = None,
+                 multiline: bool = False):
         self.manager, self.title, self.message = manager, title, message
         self.callbacks = dict(buttons)
         self.buttons: dict[str, int] = {}
         self.input = None
-        width = 460
+        width = 640 if multiline else 460
         vw = max(dpg.get_viewport_client_width(), width + 20)
         vh = max(dpg.get_viewport_client_height(), 200)
         with dpg.window(label=title, modal=True, no_collapse=True, width=width, autosize=True,
@@ -28,8 +29,12 @@ class Dialog:
                         no_close=True) as self.window:
             dpg.add_text(message, wrap=width - 20)
             if text is not None:
-                self.input = dpg.add_input_text(default_value=text, width=-1, on_enter=True,
-                                                callback=lambda s, a: self.press(buttons[0][0]))
+                if multiline:         # Enter makes a new line; OK takes the text
+                    self.input = dpg.add_input_text(default_value=text, width=-1, multiline=True,
+                                                    height=160, tab_input=False)
+                else:
+                    self.input = dpg.add_input_text(default_value=text, width=-1, on_enter=True,
+                                                    callback=lambda s, a: self.press(buttons[0][0]))
                 if manager.text_handlers is not None:
                     dpg.bind_item_handler_registry(self.input, manager.text_handlers)
             dpg.add_spacer(height=4)
@@ -114,10 +119,12 @@ class Dialogs:
         self.current = Dialog(self, title, message, buttons)
         return self.current
 
-    def prompt(self, title: str, message: str, text: str, on_ok: Callable[[str], None]) -> Dialog:
+    def prompt(self, title: str, message: str, text: str, on_ok: Callable[[str], None],
+               multiline: bool = False) -> Dialog:
         if self.current is not None:
             self.current.close()
-        self.current = Dialog(self, title, message, [("OK", on_ok), ("Cancel", None)], text=text)
+        self.current = Dialog(self, title, message, [("OK", on_ok), ("Cancel", None)], text=text,
+                              multiline=multiline)
         return self.current
 
     def info(self, title: str, message: str) -> Dialog:

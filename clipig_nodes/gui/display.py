@@ -39,3 +39,40 @@ def display_problem() -> str | None:
         return f"cannot open display '{display}' (is the X server running?); {HINT}"
     x11.XCloseDisplay(handle)
     return None
+
+
+def screen_size() -> tuple[int, int] | None:
+    """The default screen's size in pixels under X, or None when it cannot be asked."""
+    display = os.environ.get("DISPLAY")
+    name = ctypes.util.find_library("X11")
+    if not display or not name:
+        return None
+    try:
+        x11 = ctypes.CDLL(name)
+        x11.XOpenDisplay.restype = ctypes.c_void_p
+        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
+        x11.XDisplayWidth.argtypes = x11.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        handle = x11.XOpenDisplay(display.encode())
+        if not handle:
+            return None
+        try:
+            screen = x11.XDefaultScreen(handle)
+            return int(x11.XDisplayWidth(handle, screen)), int(x11.XDisplayHeight(handle, screen))
+        finally:
+            x11.XCloseDisplay(handle)
+    except (OSError, AttributeError):
+        return None
+
+
+def window_placement(width: int, height: int, screen: tuple[int, int] | None,
+                     margin: int = 40) -> tuple[int, int, int, int]:
+    """(x, y, width, height) of a window of the wanted size made to fit on `screen`, with
+    room for a desktop's panels and title bar, centred."""
+    if screen is None:
+        return 100, 60, width, height
+    sw, sh = screen
+    width = max(320, min(width, sw - 2 * margin))
+    height = max(240, min(height, sh - 2 * margin - 30))       # 30: the title bar
+    return max(0, (sw - width) // 2), max(0, (sh - height) // 2 + 15), width, height

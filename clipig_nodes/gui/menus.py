@@ -10,15 +10,23 @@ import dearpygui.dearpygui as dpg
 from . import files
 from .palette import CATEGORY_TITLES, grouped
 
-SHORTCUTS = """Ctrl+Z  undo            Ctrl+Y / Ctrl+Shift+Z  redo
-Ctrl+C  copy nodes      Ctrl+V  paste (at the mouse)   Ctrl+X  cut
-Ctrl+D  duplicate       Delete  delete selected nodes and links
-Ctrl+N  new             Ctrl+O  open      Ctrl+Shift+S  save graph
-Ctrl+S  save image (PNG with the graph, never over a file)
-F5  start   Shift+F5  stop   F6  update the running training
-Home  show the whole graph
-Right-click the canvas: add a node there; right-click a node title: node menu.
-Ctrl+click a link: detach it. Drag on empty canvas: box-select; middle drag: pan."""
+# one shortcut a line: columns of spaces do not line up in a proportional font
+SHORTCUT_LIST = (
+    ("Ctrl+Z", "undo"), ("Ctrl+Y, Ctrl+Shift+Z", "redo"),
+    ("Ctrl+C / Ctrl+X / Ctrl+V", "copy / cut / paste nodes (paste at the mouse, selected)"),
+    ("Ctrl+D", "duplicate"), ("Delete", "delete the selected nodes and links"),
+    ("Ctrl+N / Ctrl+O", "new / open"), ("Ctrl+Shift+S", "save the graph"),
+    ("Ctrl+S", "save the image (PNG with the graph, never over a file)"),
+    ("F5 / Shift+F5 / F6", "start / stop / update the running training"),
+    ("Home", "fit the whole graph on screen"),
+    ("Wheel, Ctrl + / Ctrl -", "zoom about the mouse (25% to 200%); Ctrl+0: 100%"),
+    ("Double-click or Space on the canvas", "search node types, Enter adds the first"),
+    ("Right-click the canvas", "add a node there"),
+    ("Right-click a node", "node menu: rename, duplicate, bypass, preview, help ..."),
+    ("Ctrl+click a link", "detach it"),
+    ("Drag on empty canvas", "box-select; middle drag: pan"),
+)
+SHORTCUTS = "\n".join(f"{keys}:  {what}" for keys, what in SHORTCUT_LIST)
 
 
 class MenusAndKeys:
@@ -59,8 +67,14 @@ class MenusAndKeys:
                 dpg.add_menu_item(label="Graph description...",
                                   callback=lambda: self.edit_description())
             with dpg.menu(label="View"):
-                dpg.add_menu_item(label="Show whole graph", shortcut="Home",
+                dpg.add_menu_item(label="Fit whole graph", shortcut="Home",
                                   callback=lambda: self.editor.frame_all())
+                dpg.add_menu_item(label="Zoom in", shortcut="Ctrl +  / wheel",
+                                  callback=lambda: self.zoom_by(1))
+                dpg.add_menu_item(label="Zoom out", shortcut="Ctrl -  / wheel",
+                                  callback=lambda: self.zoom_by(-1))
+                dpg.add_menu_item(label="Zoom 100%", shortcut="Ctrl+0",
+                                  callback=lambda: self.zoom_to(1.0))
             with dpg.menu(label="Templates"):
                 for template in files.templates(self.templates_dir):
                     item = dpg.add_menu_item(label=template.name, user_data=template.path,
@@ -136,6 +150,12 @@ class MenusAndKeys:
     def on_key(self, key) -> None:
         ctrl = self._down(dpg.mvKey_LControl, dpg.mvKey_RControl)
         shift = self._down(dpg.mvKey_LShift, dpg.mvKey_RShift)
+        if self.search.shown:
+            if key in (dpg.mvKey_Return, dpg.mvKey_NumPadEnter):
+                self.search.accept()
+            elif key == dpg.mvKey_Escape:
+                self.search.close()
+            return
         typing = bool(self.editing)
         if key == dpg.mvKey_F5:
             self.stop_run() if shift else self.start_run()
@@ -165,6 +185,37 @@ class MenusAndKeys:
             self.delete_selection()
         elif key == dpg.mvKey_Home:
             self.editor.frame_all()
+        elif ctrl and key in (dpg.mvKey_Plus, dpg.mvKey_Add):
+            self.zoom_by(1)
+        elif ctrl and key in (dpg.mvKey_Minus, dpg.mvKey_Subtract):
+            self.zoom_by(-1)
+        elif ctrl and key in (dpg.mvKey_0, dpg.mvKey_NumPad0):
+            self.zoom_to(1.0)
+        elif key == dpg.mvKey_Spacebar and dpg.is_item_hovered(self.editor.editor):
+            self.open_canvas_search()
+
+    def _zoom_anchor(self):
+        """The mouse when it is over the canvas, else the canvas's centre."""
+        return dpg.get_mouse_pos(local=False) if dpg.is_item_hovered(self.editor.editor) else None
+
+    def zoom_by(self, steps: int, anchor=None) -> None:
+        self.editor.zoom_step(steps, anchor or self._zoom_anchor())
+        self.status(f"zoom {round(self.editor.zoom * 100)}%  (wheel, Ctrl +/-, Ctrl 0: 100%, "
+                    "Home: fit)")
+
+    def zoom_to(self, zoom: float) -> None:
+        self.editor.set_zoom(zoom, self._zoom_anchor())
+        self.status(f"zoom {round(self.editor.zoom * 100)}%")
+
+    def on_double_click(self) -> None:
+        if (dpg.is_item_hovered(self.editor.editor) and not self.dialogs.busy
+                and self.editor.hovered_node() is None):
+            self.open_canvas_search()
+
+    def on_wheel(self, delta) -> None:
+        if self.dialogs.busy or not dpg.is_item_hovered(self.editor.editor) or self.editing:
+            return
+        self.zoom_by(1 if delta > 0 else -1, dpg.get_mouse_pos(local=False))
 
     def on_mouse_release(self) -> None:
         command = self.editor.poll_moves()

@@ -274,4 +274,5 @@ def load_fonts(size: int = 15) -> dict[str, int | None]:
             return {"ui": None, "mono": None}
     if fonts["ui"] is not None:
         dpg.bind_font(fonts["ui"])
+        fonts["ui_file"] = regular           # the editor's zoom makes more sizes of it
     return fonts
