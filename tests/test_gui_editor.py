@@ -217,7 +217,7 @@ def test_copy_paste_duplicate_delete(straw):
     assert command.new_ids == ["random_shift_2", "random_rotate_2"]
     assert {"random_shift_2", "random_rotate_2"} <= set(straw.editor.nodes)
     assert Link("random_shift_2", "image", "random_rotate_2", "image") in drawn_links(straw)
-    assert straw.editor.highlighted.keys() >= {"random_shift_2", "random_rotate_2"}
+    assert straw.selection() == ["random_shift_2", "random_rotate_2"]     # the copies, selected
     dup = straw.duplicate(["text_feature"])
     assert dup.new_ids == ["text_feature_2"]
     assert dpg.get_value(straw.editor.nodes["text_feature_2"].params["text"].input) \

@@ -34,6 +34,7 @@ from .editor import EditorView
 from .document_actions import DocumentActions
 from .menus import MenusAndKeys
 from .palette import Palette
+from .preview_window import PreviewWindow
 from .problems import ProblemsPanel
 from .run_panel import RunPanel
 from .run_control import RunControl
@@ -120,6 +121,8 @@ class App(MenusAndKeys, DocumentActions, RunControl):
                                           callback=lambda: self.on_mouse_release())
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right,
                                         callback=lambda: self.on_right_click())
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left,
+                                        callback=lambda: self.on_left_click())
             dpg.add_mouse_wheel_handler(callback=lambda s, delta: self.on_wheel(delta))
             dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left,
                                                callback=lambda: self.on_double_click())
@@ -165,6 +168,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
                 self.status_item = dpg.add_text("")
         self._add_menu()
         self._node_menu()
+        self.preview_window = PreviewWindow()
         self.search = CanvasSearch(self.registry, self._add_from_search, self.text_handlers)
 
     def _fit_window(self) -> None:
@@ -356,6 +360,19 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         if links:
             self.execute(C.Disconnect(links))
 
+    def toggle_bypass(self, node_id) -> None:
+        """`active` off (the node is skipped as if absent), or back on."""
+        node = self.history.graph.nodes.get(node_id)
+        if node is None:
+            return
+        if node.params.get("active") is False:
+            self.execute(C.ResetParam(node_id, "active"))
+            self.status(f"{node_id} is active again")
+        else:
+            self.execute(C.SetParam(node_id, "active", False))
+            self.status(f"{node_id} bypassed: skipped as if it were not there")
+        self.history.seal()
+
     def reset_params(self, node_id) -> None:
         node = self.history.graph.nodes.get(node_id)
         if node is not None and node.params:
@@ -398,8 +415,8 @@ class App(MenusAndKeys, DocumentActions, RunControl):
             return None
         if self.execute(command) is None:
             return None
-        self.editor.highlight(command.new_ids)
-        self.status(f"pasted {', '.join(command.new_ids)}")
+        self.editor.select(command.new_ids)
+        self.status(f"pasted {', '.join(command.new_ids)} (selected: Delete removes them)")
         return command
 
     def duplicate(self, node_ids=None):
@@ -409,7 +426,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
             return None
         command = self.execute(duplicate_command(self.history.graph, node_ids))
         if command is not None:
-            self.editor.highlight(command.new_ids)
+            self.editor.select(command.new_ids)
             self.status(f"duplicated as {', '.join(command.new_ids)}")
         return command
 

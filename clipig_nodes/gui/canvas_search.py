@@ -9,6 +9,7 @@ or new output -> selected input).
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import dearpygui.dearpygui as dpg
@@ -55,6 +56,7 @@ class CanvasSearch:
     def __init__(self, registry, on_pick: Callable[[str], None], handlers=None):
         self.registry, self.on_pick = registry, on_pick
         self.matches: list[str] = []
+        self.opened_at = 0.0
         with dpg.window(show=False, no_title_bar=True, autosize=True, no_move=True,
                         min_size=(260, 40), no_saved_settings=True) as self.window:
             self.input = dpg.add_input_text(hint="search node types (Enter adds the first)",
@@ -68,6 +70,7 @@ class CanvasSearch:
         return bool(dpg.is_item_shown(self.window))
 
     def open(self, screen_pos) -> None:
+        self.opened_at = time.monotonic()
         dpg.set_value(self.input, "")
         self.filter("")
         dpg.configure_item(self.window, show=True, pos=[int(screen_pos[0]), int(screen_pos[1])])

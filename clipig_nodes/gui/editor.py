@@ -70,6 +70,7 @@ class EditorView:
         self.styles, self.window, self.on_long_edit = styles, parent, on_long_edit
         self._fit_checks = 0             # frames left to check that a fit shows every node
         self._moved = False              # nodes moved since the last frame was drawn
+        self.own_selection: set[str] = set()
         self._last_delta: tuple[float, float] | None = None
         self.highlighted: dict[str, float] = {}                  # node -> until (monotonic)
         self.problems: list[Problem] = []
@@ -200,6 +201,7 @@ class EditorView:
                 dpg.delete_item(item)
         dpg.delete_item(view.item)
         self.highlighted.pop(node_id, None)
+        self.own_selection.discard(node_id)
 
     def _create_link(self, link: Link) -> None:
         src, dst = self.nodes.get(link.src), self.nodes.get(link.dst)
@@ -231,6 +233,8 @@ class EditorView:
         state = "error" if errors else "warning" if warnings else "ok"
         if view.node_id in self.highlighted:
             state = "highlight"
+        if view.node_id in self.own_selection:
+            state = "selected"
         if state != view.state:
             view.state = state
             self._apply_node_theme(view)
@@ -326,14 +330,36 @@ class EditorView:
     # --- selection ---------------------------------------------------------------------------
 
     def selected_nodes(self) -> list[str]:
+        """What the user sees selected: Dear PyGui's selection, or else the nodes the editor
+        selected itself (Dear PyGui cannot select nodes from code: pasted nodes)."""
         items = set(dpg.get_selected_nodes(self.editor))
-        return [n for n, view in self.nodes.items() if view.item in items]
+        chosen = [n for n, view in self.nodes.items() if view.item in items]
+        if chosen:
+            self.drop_own_selection()
+            return chosen
+        return [n for n in self.nodes if n in self.own_selection]
+
+    def select(self, node_ids) -> None:
+        """Select these nodes (and nothing else), drawn with a blue frame."""
+        dpg.clear_selected_nodes(self.editor)
+        dpg.clear_selected_links(self.editor)
+        self.drop_own_selection()
+        self.own_selection = {n for n in node_ids if n in self.nodes}
+        for node_id in self.own_selection:
+            self._mark_node(self.nodes[node_id])
+
+    def drop_own_selection(self) -> None:
+        dropped, self.own_selection = self.own_selection, set()
+        for node_id in dropped:
+            if node_id in self.nodes:
+                self._mark_node(self.nodes[node_id])
 
     def selected_links(self) -> list[Link]:
         items = set(dpg.get_selected_links(self.editor))
         return [l for l, i in self.links.items() if i in items]
 
     def clear_selection(self) -> None:
+        self.drop_own_selection()
         dpg.clear_selected_nodes(self.editor)
         dpg.clear_selected_links(self.editor)
 
@@ -497,8 +523,11 @@ class EditorView:
         return out
 
     def tick(self) -> None:
-        """Per frame: after a fit, sizes drawn at the new zoom may differ a little from the
-        estimate (fonts come in whole pixels): refit, one level smaller if still needed."""
+        """Per frame: the user's own selection replaces the editor's; after a fit, sizes
+        drawn at the new zoom may differ a little from the estimate (fonts come in whole
+        pixels): refit, one level smaller if still needed."""
+        if self.own_selection and dpg.get_selected_nodes(self.editor):
+            self.drop_own_selection()
         if self._fit_checks <= 0:
             return
         self._fit_checks -= 1

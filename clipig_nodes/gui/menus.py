@@ -5,6 +5,8 @@ A mixin of App: it builds items and routes keys and clicks to App's actions.
 
 from __future__ import annotations
 
+import time
+
 import dearpygui.dearpygui as dpg
 
 from . import files
@@ -119,20 +121,35 @@ class MenusAndKeys:
             dpg.add_menu_item(label="Paste here", callback=lambda: self._paste_from_menu())
 
     def _node_menu(self) -> None:
+        """Right-click a node: what can be done to it."""
+        act = lambda fn: lambda: self._node_action(fn)          # noqa: E731
         with dpg.window(popup=True, show=False, no_title_bar=True, autosize=True,
                         min_size=(160, 20)) as self.node_menu:
             self.node_menu_title = dpg.add_text("", color=(170, 175, 190))
             dpg.add_separator()
-            dpg.add_menu_item(label="Rename...", callback=lambda: self.rename_dialog(self._menu_node))
-            dpg.add_menu_item(label="Duplicate", callback=lambda: self.duplicate([self._menu_node]))
-            dpg.add_menu_item(label="Copy", callback=lambda: self.copy([self._menu_node]))
-            dpg.add_menu_item(label="Delete", callback=lambda: self.delete_nodes([self._menu_node]))
-            dpg.add_menu_item(label="Disconnect all", callback=lambda: self.disconnect_node(
-                self._menu_node))
-            dpg.add_menu_item(label="Reset params to defaults",
-                              callback=lambda: self.reset_params(self._menu_node))
+            self.node_menu_items = {
+                "rename": dpg.add_menu_item(label="Rename...", callback=act(self.rename_dialog)),
+                "duplicate": dpg.add_menu_item(label="Duplicate", callback=act(
+                    lambda n: self.duplicate([n]))),
+                "copy": dpg.add_menu_item(label="Copy", callback=act(lambda n: self.copy([n]))),
+                "delete": dpg.add_menu_item(label="Delete", callback=act(
+                    lambda n: self.delete_nodes([n]))),
+                "disconnect": dpg.add_menu_item(label="Disconnect all",
+                                                callback=act(self.disconnect_node)),
+                "reset": dpg.add_menu_item(label="Reset params to defaults",
+                                           callback=act(self.reset_params)),
+                "bypass": dpg.add_menu_item(label="Bypass (active off)", check=True,
+                                            callback=act(self.toggle_bypass)),
+            }
+            self.preview_menu = dpg.add_menu(label="Preview output")
             dpg.add_separator()
-            dpg.add_menu_item(label="Help", callback=lambda: self.node_help(self._menu_node))
+            self.node_menu_items["help"] = dpg.add_menu_item(label="Help",
+                                                             callback=act(self.node_help))
+
+    def _node_action(self, action) -> None:
+        dpg.configure_item(self.node_menu, show=False)
+        if self._menu_node is not None:
+            action(self._menu_node)
 
 
     # --- input ------------------------------------------------------------------------------
@@ -207,6 +224,15 @@ class MenusAndKeys:
         self.editor.set_zoom(zoom, self._zoom_anchor())
         self.status(f"zoom {round(self.editor.zoom * 100)}%")
 
+    def on_left_click(self) -> None:
+        """A click on empty canvas deselects, also what the editor selected itself."""
+        if (dpg.is_item_hovered(self.editor.editor) and not self.dialogs.busy
+                and self.editor.hovered_node() is None):
+            self.editor.drop_own_selection()
+        if (self.search.shown and not dpg.is_item_hovered(self.search.window)
+                and time.monotonic() - self.search.opened_at > 0.4):     # not its own click
+            self.search.close()
+
     def on_double_click(self) -> None:
         if (dpg.is_item_hovered(self.editor.editor) and not self.dialogs.busy
                 and self.editor.hovered_node() is None):
@@ -225,17 +251,35 @@ class MenusAndKeys:
     def on_right_click(self) -> None:
         if not dpg.is_item_hovered(self.editor.editor) or self.dialogs.busy:
             return
-        if self.editor.hovered_node() is not None:
-            return          # the node menu handles it
+        node_id = self.editor.hovered_node()
+        if node_id is not None:
+            self.open_node_menu_for(node_id)
+            return
         mouse = dpg.get_mouse_pos(local=False)
         self._menu_pos = self.editor.screen_to_model(mouse)
         dpg.configure_item(self.add_menu, show=True, pos=mouse)
 
     def open_node_menu(self, item) -> None:
         node_id = self.editor.node_at(item)
-        if node_id is None:
+        if node_id is not None:
+            self.open_node_menu_for(node_id)
+
+    def open_node_menu_for(self, node_id: str) -> None:
+        node = self.history.graph.nodes.get(node_id)
+        if node is None:
             return
         self._menu_node = node_id
-        dpg.set_value(self.node_menu_title, node_id)
+        node_type = self.registry.get(node.type)
+        dpg.set_value(self.node_menu_title, f"{node_id}  ({node.type})")
+        can_bypass = node_type is not None and node_type.param("active") is not None
+        dpg.configure_item(self.node_menu_items["bypass"], enabled=can_bypass)
+        dpg.set_value(self.node_menu_items["bypass"], node.params.get("active") is False)
+        dpg.delete_item(self.preview_menu, children_only=True)
+        outputs = [s.name for s in node_type.outputs] if node_type is not None else []
+        for name in outputs:
+            dpg.add_menu_item(label=name, parent=self.preview_menu, user_data=name,
+                              callback=lambda s, a, u: self._node_action(
+                                  lambda n: self.request_preview(n, u)))
+        dpg.configure_item(self.preview_menu, enabled=bool(outputs))
         dpg.configure_item(self.node_menu, show=True, pos=dpg.get_mouse_pos(local=False))
 

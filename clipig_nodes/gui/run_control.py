@@ -75,8 +75,24 @@ class RunControl:
         self.status("update sent: the training takes it before its next epoch")
         return True
 
+    def request_preview(self, node_id: str, output: str) -> bool:
+        """The node menu's "Preview output": ask the running training for that output's image
+        (shown in the preview window when it comes)."""
+        if self.runner.state != RUNNING:
+            self.status("previews come from the running training: Start it (F5), then ask again")
+            return False
+        self.runner.request_preview(node_id, output)
+        self.preview_window.waiting(f"{node_id}.{output}")
+        self.status(f"preview of {node_id}.{output} asked for")
+        return True
+
     def _run_message(self, message) -> None:
-        if message.kind == "started":
+        if message.kind == "preview":
+            if message.image is not None:
+                self.preview_window.show(message.message, message.image)
+            else:
+                self.status(f"no preview of {message.message}", error=True)
+        elif message.kind == "started":
             self.run_panel.set_state(RUNNING)
             self.status(message.message)
         elif message.kind == "updated":

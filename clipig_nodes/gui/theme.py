@@ -35,6 +35,7 @@ WARNING_COLOR = (235, 170, 50)
 OK_COLOR = (120, 210, 120)
 MUTED_COLOR = (150, 150, 160)
 HIGHLIGHT_COLOR = (255, 240, 120)
+SELECTED_COLOR = (120, 190, 255)        # what the editor selected itself (pasted nodes)
 BACKGROUND = (30, 31, 36)      # the viewport's clear colour: no panel fills its background
 GRID_BACKGROUND = (0, 0, 0, 0)  # the editor's canvas too (a software renderer pays per fill)
 
@@ -69,7 +70,7 @@ class Themes:
         self.links = {t: self._link_theme(c) for t, c in SOCKET_COLORS.items()}
         self.nodes: dict[tuple[str | None, str], int] = {}
         for category in (*CATEGORY_COLORS, None):
-            for state in ("ok", "warning", "error", "highlight"):
+            for state in ("ok", "warning", "error", "highlight", "selected"):
                 self.nodes[(category, state)] = self._node_theme(category, state)
         self.error_widget = self._widget_theme(ERROR_COLOR)
         self.small_button = self._small_button_theme()
@@ -194,6 +195,8 @@ class Themes:
             outline = WARNING_COLOR
         elif state == "highlight":
             outline = HIGHLIGHT_COLOR
+        elif state == "selected":
+            outline = SELECTED_COLOR
         with dpg.theme() as theme:
             with dpg.theme_component(dpg.mvAll):
                 dpg.add_theme_color(dpg.mvNodeCol_TitleBar, title, category=dpg.mvThemeCat_Nodes)
@@ -202,9 +205,9 @@ class Themes:
                 dpg.add_theme_color(dpg.mvNodeCol_TitleBarSelected, _shade(title, 1.45),
                                     category=dpg.mvThemeCat_Nodes)
                 dpg.add_theme_color(dpg.mvNodeCol_NodeOutline, outline, category=dpg.mvThemeCat_Nodes)
-                if state in ("error", "warning", "highlight"):
+                if state in ("error", "warning", "highlight", "selected"):
                     dpg.add_theme_style(dpg.mvNodeStyleVar_NodeBorderThickness,
-                                        3 if state == "highlight" else 2,
+                                        3 if state in ("highlight", "selected") else 2,
                                         category=dpg.mvThemeCat_Nodes)
         return theme
 

@@ -201,7 +201,7 @@ class ParamWidget:
             self.base_widths[browse] = 22
         elif is_long_text(p):
             self.input = self.text_item = self._add_text(shown, hint=self._hint(), width=WIDE - 26)
-            more = dpg.add_button(label="...", parent=self.group, width=self._w(22),
+            self.more = more = dpg.add_button(label="...", parent=self.group, width=self._w(22),
                                   callback=lambda: self.on_long_edit and self.on_long_edit(self))
             with dpg.tooltip(more):
                 dpg.add_text("edit in a larger, multi-line field")
