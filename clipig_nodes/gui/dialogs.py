@@ -70,6 +70,16 @@ class Dialog:
             self.manager.current = None
 
 
+def extension_filters(extensions) -> list[str]:
+    """Dear PyGui filters: all the kinds together first (what the dialog starts with), then
+    each kind, then every file."""
+    exts = list(dict.fromkeys(ext for ext, _ in extensions))
+    filters = []
+    if len(exts) > 1:
+        filters.append(f"All supported ({' '.join('*' + e for e in exts)}){{{','.join(exts)}}}")
+    return filters + exts + [".*"]
+
+
 class Dialogs:
     def __init__(self, text_handlers=None):
         self.current: Dialog | None = None
@@ -159,9 +169,8 @@ class Dialogs:
                              default_path=folder if os.path.isdir(folder) else str(Path.cwd()),
                              default_filename=name, file_count=20 if multiple else 1,
                              width=min(900, vw - 40), height=min(560, vh - 60)) as dialog:
-            for ext, _ in extensions:
+            for ext in extension_filters(extensions):
                 dpg.add_file_extension(ext)
-            dpg.add_file_extension(".*")
         self.file_dialog = dialog
         self.show_when_ready(dialog)
         self._cancel = lambda: cancelled(dialog, None)

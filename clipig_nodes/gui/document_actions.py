@@ -55,7 +55,8 @@ class DocumentActions:
     def open_dialog(self) -> None:
         self.dialogs.choose_file("Open graph, PNG or CLIPig YAML", lambda paths: self.open_path(
             paths if len(paths) > 1 else paths[0]),
-            extensions=[(".yaml", "graph or CLIPig YAML"), (".png", "PNG with a graph")],
+            extensions=[(".yaml", "graph or CLIPig YAML"), (".yml", "CLIPig YAML"),
+                        (".png", "PNG with a graph")],
             default_path=(self.document.base_dir or Path.cwd()) / "x", multiple=True)
 
     def import_dialog(self) -> None:

@@ -5,6 +5,8 @@ A mixin of App; the training itself runs in the worker process (gui.runner).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..output_names import output_path
 from ..problems import ProblemsError
 from .runner import FINISHED, LOADING, RUNNING
@@ -108,7 +110,9 @@ class RunControl:
             word = "finished" if message.kind == "done" else "stopped"
             self.status(f"training {word} at epoch {message.epoch}: Ctrl+S saves the image")
 
-    def save_image(self):
+    def save_image(self, chosen=None):
+        """Ctrl+S: the image as PNG with its graph, next to the graph file (or where the
+        Train node's output says). An untitled graph asks where; never over a file."""
         pixels = self.run_panel.pixels
         if pixels is None:
             self.status("no image yet: Start a run first (Ctrl+Shift+S saves the graph)")
@@ -121,10 +125,20 @@ class RunControl:
         # where it goes is the editor's Train output (a place, not part of the image's recipe)
         train = next((n for n in self.history.graph if n.type == "train"), None)
         output = train.params.get("output") if train is not None else None
-        source = self.document.path or self.document.origin or "clipig-nodes.png"
-        wanted = output_path(output if isinstance(output, str) else None, source)
-        if not wanted.is_absolute() and self.document.path is not None:
-            wanted = self.document.path.parent / wanted
+        source = self.document.path or self.document.origin
+        if chosen is not None:
+            wanted = Path(chosen).with_suffix(".png")
+        elif source is None and not (isinstance(output, str) and Path(output).is_absolute()):
+            self.dialogs.choose_file("Save image (PNG with the graph inside)",
+                                     lambda paths: self.save_image(paths[0]), save=True,
+                                     extensions=[(".png", "PNG image")],
+                                     default_path=Path.cwd() / "clipig-nodes.png")
+            self.status("where should the image go? (the graph has no file yet)")
+            return None
+        else:
+            wanted = output_path(output if isinstance(output, str) else None, source)
+            if not wanted.is_absolute() and self.document.path is not None:
+                wanted = self.document.path.parent / wanted
         try:
             wanted.parent.mkdir(parents=True, exist_ok=True)
             path = reserve_path(wanted)

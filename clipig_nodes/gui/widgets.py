@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 import dearpygui.dearpygui as dpg
 
+from ..graph.fileformat import shortest_float
 from ..registry import Param
 from ..values import ValueProblem, parse_value, split_list
 
@@ -298,13 +299,14 @@ class ParamWidget:
             size = len(drag_value(p, self.value if self.value is not None else p.default) or []) \
                 or min(p.length)
             value = list(value)[:size]
-            value = [int(v) for v in value] if _int_kind(p) else [float(v) for v in value]
+            value = [int(v) for v in value] if _int_kind(p) else [shortest_float(float(v))
+                                                                  for v in value]
         elif p.kind == "int":
             value = int(value)
         elif p.kind == "number" and isinstance(self.value, int):
             value = int(round(value))
         else:
-            value = float(value)
+            value = shortest_float(float(value))      # the field holds 32-bit floats
         self._edit(value)
 
     def _toggle_mode(self) -> None:
