@@ -28,13 +28,14 @@ IMAGE = "IMAGE"            # batch of RGB images [B,3,H,W] in [0,1]
 FEATURE = "FEATURE"        # one CLIP target embedding + weight, loss, scale, schedule
 CONSTRAINT = "CONSTRAINT"  # a non-CLIP loss on a target's view
 TARGET = "TARGET"          # one target: view, features, constraints, batch, select, weight
-SOCKET_TYPES = (IMAGE, FEATURE, CONSTRAINT, TARGET)
+MODEL = "MODEL"            # a loaded CLIP model (encodes views, texts and images)
+SOCKET_TYPES = (IMAGE, FEATURE, CONSTRAINT, TARGET, MODEL)
 
 # --- categories, in the order the catalog and the palette show them ----------------------------
 
-SOURCE, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK = (
-    "source", "transform", "feature", "constraint", "target", "sink")
-CATEGORIES = (SOURCE, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK)
+SOURCE, MODEL_CAT, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK = (
+    "source", "model", "transform", "feature", "constraint", "target", "sink")
+CATEGORIES = (SOURCE, MODEL_CAT, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK)
 
 # --- expression groups (see clipig_nodes.expressions) ------------------------------------------
 
@@ -285,7 +286,16 @@ def declaration_problems(t: type[NodeType]) -> list[str]:
             out.append(f"enum param '{p.name}' default is not a choice")
     if t.legacy_value and t.legacy_value not in t.param_map:
         out.append(f"legacy_value '{t.legacy_value}' is not a param")
+    out.extend(contract_problems(t))
     return out
+
+
+def contract_problems(t: type[NodeType]) -> list[str]:
+    """Methods the engine will call on a type of this category (nodebase.CONTRACT) that it lacks."""
+    from .nodebase import CONTRACT    # nodebase builds on this module
+
+    missing = [m for m in CONTRACT.get(t.category, ()) if not callable(getattr(t, m, None))]
+    return [f"a {t.category} must define {m}() (see clipig_nodes/nodebase.py)" for m in missing]
 
 
 def load_module_file(path: Path, package: str) -> list[type[NodeType]]:

@@ -183,11 +183,16 @@ def _check_cycles(result: Analysis) -> None:
 
 
 def _check_counts(result: Analysis, registry) -> None:
-    for node_type_name, what in ((PIXELS, "pixel source"), (TRAIN, "train node")):
-        found = [n.id for n in result.graph if n.type == node_type_name]
+    def is_source(node):
+        node_type = registry.get(node.type)
+        return node_type is not None and node_type.category == SOURCE
+
+    for matches, what, example in ((is_source, "pixel source", PIXELS),
+                                   (lambda n: n.type == TRAIN, "train node", TRAIN)):
+        found = [n.id for n in result.graph if matches(n)]
         if len(found) != 1:
             detail = "none" if not found else ", ".join(found)
-            result.add(f"a graph needs exactly one {what} ('{node_type_name}'), found {detail}",
+            result.add(f"a graph needs exactly one {what} ('{example}'), found {detail}",
                        found[1] if len(found) > 1 else None)
 
 
