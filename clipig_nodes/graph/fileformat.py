@@ -2,8 +2,11 @@
 
 ```yaml
 format: clipig-nodes-graph
-version: 2
+version: 3
 description: Strawberries on grass    # optional
+inputs:                               # optional: the template's named arguments, in order
+  prompt: {param: text.text, description: What to paint}
+  seed: train.seed                    # short form: no description
 nodes:                                # id -> node, in order
   pixels:
     type: pixels
@@ -32,14 +35,15 @@ from pathlib import Path
 from ..problems import Problem, ProblemsError
 from ..yamlio import MAX_BYTES, LineDict, YamlError, dump_yaml, line_of, load_yaml, read_text, write_atomic
 from .migrations import VERSION, migrate
-from .model import ID_PATTERN, Graph, GraphError, Link, check_id
+from .model import ID_PATTERN, Graph, GraphError, Input, Link, check_id
 
 FORMAT = "clipig-nodes-graph"
 SUFFIX = ".graph.yaml"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-TOP_KEYS = ("format", "version", "description", "nodes", "links")
+TOP_KEYS = ("format", "version", "description", "inputs", "nodes", "links")
 NODE_KEYS = ("type", "pos", "params")
+INPUT_KEYS = ("param", "description")
 MAX_DEPTH = 32            # nesting of a param value; deeper is not a param, it is an attack or a bug
 MAX_VALUES = 100_000      # scalars in one file; YAML aliases can make a small file huge
 
@@ -68,6 +72,10 @@ def graph_to_dict(graph: Graph) -> dict:
     data = {"format": FORMAT, "version": VERSION}
     if graph.description:
         data["description"] = graph.description
+    if graph.inputs:
+        data["inputs"] = {name: (item.target if not item.description
+                                 else {"param": item.target, "description": item.description})
+                          for name, item in graph.inputs.items()}
     data["nodes"] = nodes
     data["links"] = [str(link) for link in graph.links]
     return data
@@ -301,6 +309,16 @@ def _build(data, source, lines) -> tuple[Graph, list[Problem]]:
         links = []
     for i, text in enumerate(links):
         _add_link(graph, check, links, i, text, nodes)
+
+    inputs = data.get("inputs")
+    if inputs is None:
+        inputs = {}
+    elif not isinstance(inputs, dict):
+        check.add(f"inputs is a mapping of name -> node.param, got {_kind(inputs)}",
+                  "inputs", data, "inputs")
+        inputs = {}
+    for name, entry in inputs.items():
+        _add_input(graph, check, inputs, name, entry)
     return graph, check.problems
 
 
@@ -367,6 +385,29 @@ def _add_link(graph, check, links, i, text, nodes) -> None:
         check.add(f"duplicate link {link}", path, links, i)
         return
     graph.connect(link.src, link.src_socket, link.dst, link.dst_socket)
+
+
+def _add_input(graph, check, inputs, name, entry) -> None:
+    """`name: node.param` or `name: {param: node.param, description: text}`. Whether the
+    node and param exist is validation's job (graph.inputs), as for node types."""
+    path = f"inputs.{name}"
+    if isinstance(entry, dict):
+        for key in entry:
+            if key not in INPUT_KEYS:
+                check.add(f"unknown key {_short(key)} (an input has {', '.join(INPUT_KEYS)})",
+                          f"{path}.{key}", entry, key)
+                return
+        target, description = entry.get("param"), entry.get("description") or ""
+        if not isinstance(description, str):
+            check.add("description is text", f"{path}.description", entry, "description")
+            return
+    else:
+        target, description = entry, ""
+    try:
+        node, param = Input.split_target(target)
+        graph.add_input(name, node, param, description)
+    except GraphError as exc:
+        check.add(str(exc), path, inputs, name)
 
 
 # --- plain values ----------------------------------------------------------------------------------

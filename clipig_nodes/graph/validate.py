@@ -19,6 +19,7 @@ from ..registry import SINK, SOURCE, TARGET_CAT, TRANSFORM, default_registry, un
 from ..values import ValueProblem, is_dynamic, parse_value
 from .chains import chain_into
 from .connect import socket_problem
+from .inputs import input_problems
 from .model import Graph
 
 TRAIN, PIXELS = "train", "pixels"
@@ -62,6 +63,7 @@ def analyse(graph: Graph, registry=None, *, check_files: bool = False, base_dir=
     _check_counts(result, registry)
     _check_chains(result, registry)
     _check_reachability(result, registry, useful)
+    result.problems += input_problems(graph, registry)
     return result
 
 
