@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import struct
 import reprlib
 from pathlib import Path
 
@@ -68,7 +67,7 @@ def graph_to_dict(graph: Graph) -> dict:
             problems.append(Problem(f"position must be two finite numbers, got {node.pos!r}",
                                     node=node.id, path=f"{path}.pos"))
         if node.params:
-            out["params"] = _tidy_floats(_params(node.params, f"{path}.params", problems, budget))
+            out["params"] = _params(node.params, f"{path}.params", problems, budget)
         nodes[node.id] = out
     if problems:
         raise ProblemsError(problems, "cannot save this graph")
@@ -103,33 +102,9 @@ def _number(value):
     """Whole numbers as ints (`pos: [40, 80]`, not `[40.0, 80.0]`)."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    return shortest_float(value) if isinstance(value, float) else value
-
-
-def shortest_float(value: float) -> float:
-    """A float that came through a 32-bit field (Dear PyGui's drag fields) as the shortest
-    number that is the same 32-bit value: 0.4000000059604645 -> 0.4. A value that is not
-    exactly a 32-bit float, or is short already, is kept as it is."""
-    if not math.isfinite(value) or len(repr(value)) <= 10 or abs(value) > 3e38:
-        return value
-    single = struct.pack("<f", value)
-    if struct.unpack("<f", single)[0] != value:
-        return value                    # a genuine 64-bit value: keep every digit
-    for digits in range(1, 10):
-        short = float(f"{value:.{digits}g}")
-        if struct.pack("<f", short) == single:
-            return short
     return value
 
 
-def _tidy_floats(value):
-    if isinstance(value, float):
-        return shortest_float(value)
-    if isinstance(value, list):
-        return [_tidy_floats(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _tidy_floats(v) for k, v in value.items()}
-    return value
 
 
 def _finite(value) -> bool:

@@ -15,12 +15,13 @@ message in the tooltip), before validation runs.
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from typing import Any, Callable
 
 import dearpygui.dearpygui as dpg
 
-from ..graph.fileformat import shortest_float
 from ..registry import Param
 from ..values import ValueProblem, parse_value, split_list
 
@@ -108,6 +109,22 @@ def drag_value(param: Param, value):
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
             return list(value)
     return None
+
+
+def shortest_float(value: float) -> float:
+    """A float that came through a 32-bit field (Dear PyGui's drag fields) as the shortest
+    number that is the same 32-bit value: 0.4000000059604645 -> 0.4. A value that is not
+    exactly a 32-bit float, or is short already, is kept as it is."""
+    if not math.isfinite(value) or len(repr(value)) <= 10 or abs(value) > 3e38:
+        return value
+    single = struct.pack("<f", value)
+    if struct.unpack("<f", single)[0] != value:
+        return value                    # a genuine 64-bit value: keep every digit
+    for digits in range(1, 10):
+        short = float(f"{value:.{digits}g}")
+        if struct.pack("<f", short) == single:
+            return short
+    return value
 
 
 def is_long_text(param: Param) -> bool:
