@@ -32,6 +32,7 @@ from .dialogs import Dialogs
 from .display import screen_size, window_placement
 from .editor import EditorView
 from .document_actions import DocumentActions
+from .groups import GroupOverlay, next_color
 from .menus import MenusAndKeys
 from .palette import Palette
 from .preview_window import PreviewWindow
@@ -78,6 +79,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self._search_pos = (0.0, 0.0)
         self._search_selected: list[str] = []
         self._menu_node: str | None = None
+        self._menu_group: int | None = None
         self._frame_all_in: int | None = None
         self._exit_requested = False
         self.closed = False
@@ -123,6 +125,8 @@ class App(MenusAndKeys, DocumentActions, RunControl):
                                         callback=lambda: self.on_right_click())
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left,
                                         callback=lambda: self.on_left_click())
+            dpg.add_mouse_drag_handler(button=dpg.mvMouseButton_Left,
+                                       callback=lambda: self.on_mouse_drag())
             dpg.add_mouse_wheel_handler(callback=lambda s, delta: self.on_wheel(delta))
             dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left,
                                                callback=lambda: self.on_double_click())
@@ -168,6 +172,8 @@ class App(MenusAndKeys, DocumentActions, RunControl):
                 self.status_item = dpg.add_text("")
         self._add_menu()
         self._node_menu()
+        self._group_menu()
+        self.group_overlay = GroupOverlay(self.editor)
         self.preview_window = PreviewWindow()
         self.search = CanvasSearch(self.registry, self._add_from_search, self.text_handlers)
 
@@ -207,6 +213,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
             self.run_panel.set_edits_pending(self.history.revision != self.run_revision)
         self.editor.expire_highlights()
         self.editor.tick()
+        self.group_overlay.draw()
         self.dialogs.collect()
         if self._frame_all_in is not None:
             self._frame_all_in -= 1
@@ -372,6 +379,64 @@ class App(MenusAndKeys, DocumentActions, RunControl):
             self.execute(C.SetParam(node_id, "active", False))
             self.status(f"{node_id} bypassed: skipped as if it were not there")
         self.history.seal()
+
+    # --- groups and reroutes ---------------------------------------------------------------
+
+    def group_dialog(self) -> None:
+        nodes = self.selection()
+        if not nodes:
+            self.status("select the nodes to frame first (drag a box around them)")
+            return
+        self.dialogs.prompt("Group", f"A title for the frame around {len(nodes)} node"
+                            + ("s" if len(nodes) != 1 else "") + " (e.g. views, losses):",
+                            "views", lambda title: self.group(nodes, title.strip() or "group"))
+
+    def group(self, nodes, title: str, color=None) -> bool:
+        graph = self.history.graph
+        if color is None:
+            color = next_color(graph.groups[-1].color) if graph.groups else next_color(None)
+        if self.execute(C.AddGroup(title, nodes, color)) is None:
+            return False
+        self.status(f"grouped {len(nodes)} nodes as '{title}': drag its title bar to move "
+                    "them, right-click it for its menu")
+        return True
+
+    def rename_group(self, index: int) -> None:
+        group = self.history.graph.groups[index]
+        self.dialogs.prompt("Rename group", "New title:", group.title,
+                            lambda title: self.execute(C.EditGroup(index, title=title.strip())))
+
+    def recolor_group(self, index: int) -> None:
+        self.execute(C.EditGroup(index, color=next_color(self.history.graph.groups[index].color)))
+
+    def regroup(self, index: int, add: bool) -> None:
+        group, chosen = self.history.graph.groups[index], self.selection()
+        nodes = ([*group.nodes, *chosen] if add
+                 else [n for n in group.nodes if n not in chosen])
+        self.execute(C.EditGroup(index, nodes=nodes))
+
+    def ungroup(self, index: int) -> None:
+        self.execute(C.RemoveGroup(index))
+
+    def reroute_selected_links(self) -> list[str]:
+        """A reroute dot in the middle of each selected link (drag it to route the link)."""
+        links = self.editor.selected_links()
+        if not links:
+            self.status("select a link first (click it), then Edit > Reroute selected links")
+            return []
+        graph, commands = self.history.graph.copy(), []
+        for link in links:
+            a, b = graph.nodes[link.src].pos, graph.nodes[link.dst].pos
+            command = C.insert_reroute_command(graph, self.registry, link,
+                                               ((a[0] + b[0]) / 2 + 120, (a[1] + b[1]) / 2 + 40))
+            command.do(graph)           # the next link's ids see this one's dot
+            commands.append(command)
+        if self.execute(C.Compound(commands, "reroute")) is None:
+            return []
+        dots = [c.commands[0].node_id for c in commands]
+        self.editor.select(dots)
+        self.status(f"added {', '.join(dots)}: drag the dot to route the link")
+        return dots
 
     def reset_params(self, node_id) -> None:
         node = self.history.graph.nodes.get(node_id)

@@ -25,6 +25,7 @@ import dearpygui.dearpygui as dpg
 
 from ..graph import commands as C
 from ..graph.model import Graph, Link
+from ..graph.reroute import is_reroute
 from ..problems import Problem
 from . import zoom as Z
 from .widgets import RESET, WIDTH, ParamWidget, is_long_text
@@ -115,6 +116,9 @@ class EditorView:
         node_type = self.registry.get(node.type)
         category = node_type.category if node_type else None
         title = node_title(node.id, node.type) + ("" if node_type else "  - unknown type")
+        dot = is_reroute(node.type)          # a reroute: a small node with two pins
+        if dot:
+            title = "o"
         item = dpg.add_node(label=title, parent=self.editor, pos=self._grid(node.pos),
                             user_data=node.id)
         view = NodeView(node.id, node.type, item, category)
@@ -125,8 +129,8 @@ class EditorView:
             for socket in node_type.outputs:
                 attr = dpg.add_node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Output,
                                               shape=dpg.mvNode_PinShape_TriangleFilled)
-                text = dpg.add_text(f"{socket.name}", parent=attr, indent=self._output_indent(
-                    node_type, socket.name))
+                text = dpg.add_text("" if dot else socket.name, parent=attr,
+                                    indent=0 if dot else self._output_indent(node_type, socket.name))
                 view.output_texts[socket.name] = text
                 self._socket_tooltip(text, socket, "output")
                 self._pin(attr, socket.type)
@@ -138,7 +142,7 @@ class EditorView:
                                               shape=shape)
                 label = socket.name + (" (many)" if socket.multi else "") + \
                     ("" if socket.required else " (optional)")
-                text = dpg.add_text(label, parent=attr)
+                text = dpg.add_text("" if dot else label, parent=attr)
                 self._socket_tooltip(text, socket, "input")
                 self._pin(attr, socket.type)
                 view.inputs[socket.name] = attr
@@ -461,7 +465,8 @@ class EditorView:
         for view in self.nodes.values():
             node_type = self.registry.get(view.type_name)
             for name, text in view.output_texts.items():
-                dpg.configure_item(text, indent=self._output_indent(node_type, name))
+                if not is_reroute(view.type_name):
+                    dpg.configure_item(text, indent=self._output_indent(node_type, name))
             dpg.configure_item(view.problem_text, wrap=round(WIDTH * self.zoom))
             for widget in view.params.values():
                 widget.set_zoom(self.zoom)

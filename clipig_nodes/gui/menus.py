@@ -65,6 +65,10 @@ class MenusAndKeys:
                 dpg.add_menu_item(label="Delete", shortcut="Del",
                                   callback=lambda: self.delete_selection())
                 dpg.add_separator()
+                dpg.add_menu_item(label="Group selected nodes...", shortcut="Ctrl+G",
+                                  callback=lambda: self.group_dialog())
+                dpg.add_menu_item(label="Reroute selected links",
+                                  callback=lambda: self.reroute_selected_links())
                 dpg.add_menu_item(label="Tidy layout", callback=lambda: self.tidy_layout())
                 dpg.add_menu_item(label="Graph description...",
                                   callback=lambda: self.edit_description())
@@ -146,6 +150,33 @@ class MenusAndKeys:
             self.node_menu_items["help"] = dpg.add_menu_item(label="Help",
                                                              callback=act(self.node_help))
 
+    def _group_menu(self) -> None:
+        """Right-click a group's title bar."""
+        act = lambda fn: lambda: self._group_action(fn)          # noqa: E731
+        with dpg.window(popup=True, show=False, no_title_bar=True, autosize=True,
+                        min_size=(160, 20)) as self.group_menu:
+            self.group_menu_title = dpg.add_text("", color=(170, 175, 190))
+            dpg.add_separator()
+            self.group_menu_items = {
+                "rename": dpg.add_menu_item(label="Rename...", callback=act(self.rename_group)),
+                "color": dpg.add_menu_item(label="Next colour", callback=act(self.recolor_group)),
+                "add": dpg.add_menu_item(label="Add selected nodes",
+                                         callback=act(lambda i: self.regroup(i, add=True))),
+                "remove": dpg.add_menu_item(label="Remove selected nodes",
+                                            callback=act(lambda i: self.regroup(i, add=False))),
+                "ungroup": dpg.add_menu_item(label="Ungroup", callback=act(self.ungroup)),
+            }
+
+    def open_group_menu(self, index: int) -> None:
+        self._menu_group = index
+        dpg.set_value(self.group_menu_title, self.history.graph.groups[index].title)
+        dpg.configure_item(self.group_menu, show=True, pos=dpg.get_mouse_pos(local=False))
+
+    def _group_action(self, action) -> None:
+        dpg.configure_item(self.group_menu, show=False)
+        if self._menu_group is not None and self._menu_group < len(self.history.graph.groups):
+            action(self._menu_group)
+
     def _node_action(self, action) -> None:
         dpg.configure_item(self.node_menu, show=False)
         if self._menu_node is not None:
@@ -194,6 +225,8 @@ class MenusAndKeys:
             self.paste()
         elif ctrl and key == dpg.mvKey_D:
             self.duplicate()
+        elif ctrl and key == dpg.mvKey_G:
+            self.group_dialog()
         elif ctrl and key == dpg.mvKey_N:
             self.new_document()
         elif ctrl and key == dpg.mvKey_O:
@@ -225,10 +258,15 @@ class MenusAndKeys:
         self.status(f"zoom {round(self.editor.zoom * 100)}%")
 
     def on_left_click(self) -> None:
-        """A click on empty canvas deselects, also what the editor selected itself."""
+        """A click on empty canvas deselects, also what the editor selected itself; on a
+        group's title bar it starts dragging the group."""
         if (dpg.is_item_hovered(self.editor.editor) and not self.dialogs.busy
                 and self.editor.hovered_node() is None):
             self.editor.drop_own_selection()
+            mouse = dpg.get_mouse_pos(local=False)
+            group = self.group_overlay.title_at(mouse)
+            if group is not None:
+                self.group_overlay.start_drag(group, mouse)
         if (self.search.shown and not dpg.is_item_hovered(self.search.window)
                 and time.monotonic() - self.search.opened_at > 0.4):     # not its own click
             self.search.close()
@@ -244,9 +282,17 @@ class MenusAndKeys:
         self.zoom_by(1 if delta > 0 else -1, dpg.get_mouse_pos(local=False))
 
     def on_mouse_release(self) -> None:
+        dragged = self.group_overlay.drag is not None
+        self.group_overlay.end_drag(dpg.get_mouse_pos(local=False))
         command = self.editor.poll_moves()
         if command is not None:
             self.history.seal()
+        if dragged:
+            self.editor.clear_selection()      # the canvas box-selected under the title bar
+
+    def on_mouse_drag(self) -> None:
+        if self.group_overlay.drag is not None:
+            self.group_overlay.drag_to(dpg.get_mouse_pos(local=False))
 
     def on_right_click(self) -> None:
         if not dpg.is_item_hovered(self.editor.editor) or self.dialogs.busy:
@@ -254,6 +300,10 @@ class MenusAndKeys:
         node_id = self.editor.hovered_node()
         if node_id is not None:
             self.open_node_menu_for(node_id)
+            return
+        group = self.group_overlay.title_at(dpg.get_mouse_pos(local=False))
+        if group is not None:
+            self.open_group_menu(group)
             return
         mouse = dpg.get_mouse_pos(local=False)
         self._menu_pos = self.editor.screen_to_model(mouse)
