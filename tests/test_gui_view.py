@@ -285,3 +285,12 @@ def test_prompts_get_a_wide_field_and_a_multi_line_editor(straw):
     dialog.press("OK")
     assert straw.history.graph.nodes["text_feature"].params["text"] == \
         "ripe strawberries on a wooden table"
+
+
+def test_the_window_opens_inside_the_screen():
+    from clipig_nodes.gui.display import window_placement
+
+    x, y, w, h = window_placement(1600, 960, (1600, 1000))
+    assert x >= 0 and y >= 0 and x + w <= 1600 and y + h + 30 <= 1000      # 30: title bar
+    assert window_placement(1200, 800, (1920, 1080))[2:] == (1200, 800)   # fits: as asked
+    assert window_placement(1600, 960, None) == (100, 60, 1600, 960)      # unknown screen

@@ -59,7 +59,10 @@ def run(args) -> int:
                                run_options=options, size=(width, height))
     from ..gui.app import App
 
-    app = App(args.file, run_options=options, width=width, height=height, warm_up=True)
+    from ..gui.display import screen_size
+
+    app = App(args.file, run_options=options, width=width, height=height, warm_up=True,
+              screen=screen_size())           # the window opens inside the screen
     try:
         app.run_loop()
     finally:

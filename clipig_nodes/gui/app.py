@@ -29,7 +29,7 @@ from ..registry import default_registry
 from . import files
 from .canvas_search import CanvasSearch, wiring
 from .dialogs import Dialogs
-from .display import screen_size, window_placement
+from .display import window_placement
 from .editor import EditorView
 from .document_actions import DocumentActions
 from .groups import GroupOverlay, next_color
@@ -50,7 +50,8 @@ class App(MenusAndKeys, DocumentActions, RunControl):
     def __init__(self, path=None, *, run_options: dict | None = None, state_dir=None,
                  registry=None, width: int = 1600, height: int = 960, offer_recovery: bool = True,
                  autosave_interval: float = 3.0, vsync: bool = True, templates_dir=None,
-                 max_fps: float | None = 60.0, warm_up: bool = False):
+                 max_fps: float | None = 60.0, warm_up: bool = False,
+                 screen: tuple[int, int] | None = None):
         self.registry = registry or default_registry()
         self.run_options = dict(run_options or {})
         self.autosave_interval = autosave_interval
@@ -94,12 +95,13 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self._handlers()
         self.dialogs = Dialogs(self.text_handlers)
         self._build()
-        x, y, width, height = window_placement(width, height, screen_size())
+        x, y, width, height = window_placement(width, height, screen)
         dpg.create_viewport(title=APP_NAME, width=width, height=height, x_pos=x, y_pos=y,
                             disable_close=True, vsync=vsync, clear_color=(*BACKGROUND, 255))
         dpg.set_exit_callback(lambda: self.request_exit())
         dpg.setup_dearpygui()
         dpg.show_viewport()
+        self.group_overlay = GroupOverlay(self.editor)       # draws on the viewport itself
         dpg.set_viewport_resize_callback(lambda: self._fit_window())
         self._fit_window()
         dpg.bind_theme(self.themes.app)
@@ -173,7 +175,6 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self._add_menu()
         self._node_menu()
         self._group_menu()
-        self.group_overlay = GroupOverlay(self.editor)
         self.preview_window = PreviewWindow()
         self.search = CanvasSearch(self.registry, self._add_from_search, self.text_handlers)
 

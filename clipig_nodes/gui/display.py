@@ -13,6 +13,8 @@ import ctypes.util
 import os
 import sys
 
+_screen: tuple[int, int] | None = None       # read by display_problem
+
 HINT = ("run it in a desktop session, or without a screen under a virtual one: "
         "xvfb-run -a python main.py gui ...")
 
@@ -37,33 +39,24 @@ def display_problem() -> str | None:
         return None
     if not handle:
         return f"cannot open display '{display}' (is the X server running?); {HINT}"
+    global _screen
+    try:
+        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
+        x11.XDisplayWidth.argtypes = x11.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        screen = x11.XDefaultScreen(handle)
+        _screen = (int(x11.XDisplayWidth(handle, screen)), int(x11.XDisplayHeight(handle, screen)))
+    except (OSError, AttributeError):
+        _screen = None
     x11.XCloseDisplay(handle)
     return None
 
 
 def screen_size() -> tuple[int, int] | None:
-    """The default screen's size in pixels under X, or None when it cannot be asked."""
-    display = os.environ.get("DISPLAY")
-    name = ctypes.util.find_library("X11")
-    if not display or not name:
-        return None
-    try:
-        x11 = ctypes.CDLL(name)
-        x11.XOpenDisplay.restype = ctypes.c_void_p
-        x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
-        x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-        x11.XDefaultScreen.argtypes = [ctypes.c_void_p]
-        x11.XDisplayWidth.argtypes = x11.XDisplayHeight.argtypes = [ctypes.c_void_p, ctypes.c_int]
-        handle = x11.XOpenDisplay(display.encode())
-        if not handle:
-            return None
-        try:
-            screen = x11.XDefaultScreen(handle)
-            return int(x11.XDisplayWidth(handle, screen)), int(x11.XDisplayHeight(handle, screen))
-        finally:
-            x11.XCloseDisplay(handle)
-    except (OSError, AttributeError):
-        return None
+    """The default screen's size as `display_problem` saw it (None before, or off X).
+
+    Read on the one connection that check opens: a second libX11 connection opened and
+    closed next to GLFW's made window creation abort now and then."""
+    return _screen
 
 
 def window_placement(width: int, height: int, screen: tuple[int, int] | None,
