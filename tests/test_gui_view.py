@@ -294,3 +294,22 @@ def test_the_window_opens_inside_the_screen():
     assert x >= 0 and y >= 0 and x + w <= 1600 and y + h + 30 <= 1000      # 30: title bar
     assert window_placement(1200, 800, (1920, 1080))[2:] == (1200, 800)   # fits: as asked
     assert window_placement(1600, 960, None) == (100, 60, 1600, 960)      # unknown screen
+
+
+def test_start_up_steps_are_shown_with_a_spinner_until_the_first_epoch(straw):
+    panel = straw.run_panel
+    panel.set_step("starting the training process (torch loads once)")
+    straw.pump(1)
+    first = dpg.get_value(panel.step_text)
+    assert dpg.is_item_shown(panel.step_text) and "torch loads once" in first
+    straw._run_message(RunMessage("ready"))
+    assert "loading CLIP" in dpg.get_value(panel.step_text)
+    straw._run_message(RunMessage("startup", message="encoding 3 texts"))
+    assert "encoding 3 texts" in dpg.get_value(panel.step_text)
+    straw._run_message(RunMessage("started", message="training on cpu"))
+    assert "first epoch" in dpg.get_value(panel.step_text)
+    straw._run_message(RunMessage("epoch", 1, 10))
+    assert panel.step is None and not dpg.is_item_shown(panel.step_text)
+    from clipig_nodes.gui.run_panel import SIM_HELP
+    assert "cosine similarity" in SIM_HELP and "times 100" in SIM_HELP
+    panel.set_state("idle")

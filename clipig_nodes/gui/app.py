@@ -214,6 +214,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
             self.run_panel.set_edits_pending(self.history.revision != self.run_revision)
         self.editor.expire_highlights()
         self.editor.tick()
+        self.run_panel.spin()
         self.group_overlay.draw()
         self.dialogs.collect()
         if self._frame_all_in is not None:

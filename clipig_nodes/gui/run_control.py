@@ -36,6 +36,9 @@ class RunControl:
                         + f" (see Problems); first: {first}", error=True)
             return False
         self.run_panel.clear_views()
+        self.run_panel.set_step("starting the training process (torch loads once)"
+                                if not self.runner.alive else
+                                "compiling the graph, loading CLIP, encoding the features")
         self.runner.start(self.history.graph, self.options(), self.document.path
                           or self.document.origin)
         self.run_revision = self.history.revision
@@ -89,6 +92,14 @@ class RunControl:
         return True
 
     def _run_message(self, message) -> None:
+        if message.kind == "ready" and self.run_panel.step is not None:
+            self.run_panel.set_step("compiling the graph, loading CLIP, encoding the features")
+        elif message.kind == "startup":            # a finer step, when the worker tells one
+            self.run_panel.set_step(message.message)
+        elif message.kind == "started":
+            self.run_panel.set_step("first epoch ...")
+        elif message.kind in ("epoch", "done", "stopped", "error"):
+            self.run_panel.set_step(None)
         if message.kind == "preview":
             if message.image is not None:
                 self.preview_window.show(message.message, message.image)
