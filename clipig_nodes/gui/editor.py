@@ -44,6 +44,7 @@ class NodeView:
     outputs: dict[str, int] = field(default_factory=dict)
     params: dict[str, ParamWidget] = field(default_factory=dict)
     output_texts: dict[str, int] = field(default_factory=dict)
+    params_attr: int | None = None
     problem_text: int | None = None
     problem_tooltip: int | None = None
     state: str = "ok"
@@ -154,7 +155,9 @@ class EditorView:
         with dpg.tooltip(view.problem_text):
             view.problem_tooltip = dpg.add_text("", wrap=420)
         if node_type is not None and node_type.param_list:
-            params = dpg.add_node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static)
+            params = dpg.add_node_attribute(parent=item, attribute_type=dpg.mvNode_Attr_Static,
+                                            show=self.zoom >= Z.DETAIL_ZOOM)
+            view.params_attr = params
             fold = all(node_type.param(name) is not None for name in SCHEDULE)
             folded = None
             for param in node_type.param_list:
@@ -462,8 +465,11 @@ class EditorView:
             if font is not None:
                 dpg.bind_item_font(self.window, font)
             dpg.bind_item_theme(self.window, self.styles.theme(self.zoom))
+        detail = self.zoom >= Z.DETAIL_ZOOM
         for view in self.nodes.values():
             node_type = self.registry.get(view.type_name)
+            if view.params_attr is not None:
+                dpg.configure_item(view.params_attr, show=detail)
             for name, text in view.output_texts.items():
                 if not is_reroute(view.type_name):
                     dpg.configure_item(text, indent=self._output_indent(node_type, name))

@@ -3,7 +3,8 @@
 A zoom level scales three things together: node positions (the view maps a model
 position p to the grid position p * zoom + offset), the font the nodes are drawn
 with (one font per level, made on first use and bound to the editor's window) and
-the sizes in the nodes (field widths, paddings, pins: a style theme per level).
+the sizes in the nodes (field widths, paddings, pins: a style theme per level). Under
+DETAIL_ZOOM the nodes fold to their title and pins.
 
 The pure parts (levels, the zoom that fits a box, the offset that keeps a point under
 the mouse) need no window and are tested on their own.
@@ -15,6 +16,9 @@ LEVELS = (0.25, 0.33, 0.4, 0.5, 0.6, 0.67, 0.75, 0.85, 1.0, 1.1, 1.25, 1.5, 1.75
 MIN_ZOOM, MAX_ZOOM = LEVELS[0], LEVELS[-1]
 BASE_FONT = 15
 FIT_MAX = 1.0           # "fit" never enlarges past 100%: a small graph stays readable size
+# Below this, nodes show title and pins only: their fields would be too small to read,
+# and each drawn field costs frame time with a software renderer.
+DETAIL_ZOOM = 0.5
 
 
 def step(zoom: float, steps: int) -> float:
