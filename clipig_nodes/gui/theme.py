@@ -117,7 +117,7 @@ class Themes:
                 dpg.add_theme_style(dpg.mvStyleVar_WindowPadding, 6, 6)
                 dpg.add_theme_color(dpg.mvNodeCol_GridBackground, GRID_BACKGROUND,
                                     category=dpg.mvThemeCat_Nodes)
-                dpg.add_theme_color(dpg.mvNodeCol_GridLine, (42, 44, 52),
+                dpg.add_theme_color(dpg.mvNodeCol_GridLine, (90, 94, 110, 40),   # faint over group frames
                                     category=dpg.mvThemeCat_Nodes)
                 dpg.add_theme_color(dpg.mvNodeCol_NodeBackground, (50, 52, 60),
                                     category=dpg.mvThemeCat_Nodes)
