@@ -313,3 +313,22 @@ def test_start_up_steps_are_shown_with_a_spinner_until_the_first_epoch(straw):
     from clipig_nodes.gui.run_panel import SIM_HELP
     assert "cosine similarity" in SIM_HELP and "times 100" in SIM_HELP
     panel.set_state("idle")
+
+
+def test_template_gallery_shows_pictures_descriptions_and_opens(app):
+    from clipig_nodes.gui.gallery import cards
+
+    found = cards(TEMPLATES)
+    assert len(found) == len(TEMPLATE_FILES)
+    straw = next(c for c in found if c["name"] == "strawberries")
+    assert straw["thumbnail"] == TEMPLATES / "strawberries.png" and straw["description"]
+    assert all(c["thumbnail"] is not None for c in found)        # every template has its PNG
+    app.history.mark_saved()
+    app.gallery.show()
+    app.pump(2)
+    assert app.gallery.shown and set(app.gallery.buttons) == {c["name"] for c in found}
+    images = [c for c in dpg.get_item_children(app.gallery.textures, 1)]
+    assert len(images) == len(found)
+    fire(app.gallery.buttons["lighthouse in a storm"])
+    assert not app.gallery.shown
+    assert app.document.kind == "template" and "lighthouse" in str(app.document.origin)

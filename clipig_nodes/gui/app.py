@@ -32,6 +32,7 @@ from .dialogs import Dialogs
 from .display import window_placement
 from .editor import EditorView
 from .document_actions import DocumentActions
+from .gallery import Gallery
 from .groups import GroupOverlay, next_color
 from .menus import MenusAndKeys
 from .palette import Palette
@@ -176,6 +177,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self._node_menu()
         self._group_menu()
         self.preview_window = PreviewWindow()
+        self.gallery = Gallery(self.open_template, self.templates_dir)
         self.search = CanvasSearch(self.registry, self._add_from_search, self.text_handlers)
 
     def _fit_window(self) -> None:

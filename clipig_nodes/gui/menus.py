@@ -36,6 +36,8 @@ class MenusAndKeys:
         with dpg.menu_bar():
             with dpg.menu(label="File"):
                 dpg.add_menu_item(label="New", shortcut="Ctrl+N", callback=lambda: self.new_document())
+                dpg.add_menu_item(label="New from template...",
+                                  callback=lambda: self.gallery.show())
                 dpg.add_menu_item(label="Open...", shortcut="Ctrl+O",
                                   callback=lambda: self.open_dialog())
                 self.recent_menu = dpg.add_menu(label="Open recent")
