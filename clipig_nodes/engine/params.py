@@ -130,7 +130,7 @@ class StageParams:
             # the device evaluation takes the epoch's variables as numbers: they key the graph
             self.ctx.recorder.depends(self.stage, name + ":variables", self.B,
                                       tuple(sorted(self.ctx.variables.items())))
-        from .tensor_expr import evaluate_batch
+        from ..expressions.tensor import evaluate_batch
         columns = [evaluate_batch(v, self) if isinstance(v, Expression) and
                    needs_tensor_evaluation(v) else self._column(self._evaluate_host(v))
                    for v in items]
