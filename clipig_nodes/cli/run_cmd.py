@@ -46,6 +46,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fast-kernels", action="store_true",
                         help="CUDA: allow non-deterministic kernels (faster; the same seed may "
                              "then give a slightly different image)")
+    parser.add_argument("--video", metavar="FILE.mp4",
+                        help="also write the optimisation as a video (never over a file)")
+    parser.add_argument("--video-every", type=int, default=1, metavar="N",
+                        help="one video frame every N epochs (default 1)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="set one of the graph's inputs (e.g. prompt=\"a lighthouse\", "
                              "size=\"768 512\"); checked against the bound param")
@@ -83,6 +87,9 @@ def run(args) -> int:
         return 1
     if args.verbose >= 2:
         print_problems([p for p in loaded.problems if not p.is_error], label)
+    video = _open_video(args)
+    if video is False:
+        return 1
 
     # torch loads only now that the input is known to be good
     from ..engine import EngineError, Run, RunOptions
@@ -97,7 +104,7 @@ def run(args) -> int:
     try:
         job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
         interrupts.job = job       # from now on Ctrl-C stops the run, which saves, once
-        return _train(job, args.verbose, format_table, interrupts)
+        return _train(job, args.verbose, format_table, interrupts, video)
     except ProblemsError as exc:
         print_problems(exc.problems, label)
         return 1
@@ -109,6 +116,56 @@ def run(args) -> int:
         # restores the default handler while it shuts down, and a late signal would then
         # kill the process by signal instead of exiting 130). Else the caller's handler.
         signal.signal(signal.SIGINT, signal.SIG_IGN if interrupts.count else previous)
+        if video:
+            _close_video(video)
+
+
+def _open_video(args):
+    """The recorder for --video (None without it; False after printing why it cannot be)."""
+    if args.video is None:
+        return None
+    if args.video_every < 1:
+        print("--video-every must be >= 1", file=sys.stderr)
+        return False
+    from ..video import VideoError, VideoRecorder
+    try:
+        return VideoRecorder(args.video, every=args.video_every)
+    except VideoError as exc:
+        print(f"--video: {exc}", file=sys.stderr)
+        return False
+
+
+def _record(video, event, trainer) -> None:
+    """Every N epochs a host copy of the image, between steps, becomes a frame (and the final
+    image); a failure ends only the recording, not the run."""
+    from ..video import VideoError
+    final = event.kind in ("done", "stopped")
+    if video.failed or event.epoch == video.last_epoch:
+        return      # (the final event repeats the last epoch's image)
+    if final:
+        image = event.image
+    elif event.epoch % video.every == 0:
+        image = trainer.image().cpu()
+    else:
+        return
+    if image is None:
+        return
+    video.last_epoch = event.epoch
+    try:
+        video.add(image)
+    except VideoError as exc:
+        video.failed = True
+        print(f"--video: {exc}; recording stopped, training goes on", file=sys.stderr)
+
+
+def _close_video(video) -> None:
+    from ..video import VideoError
+    try:
+        path = video.close()
+        if path is not None:
+            print(f"video: {path} ({video.frames} frames)", file=sys.stderr)
+    except VideoError as exc:
+        print(f"--video: {exc}", file=sys.stderr)
 
 
 def _is_train_output(graph, problem) -> bool:
@@ -135,7 +192,7 @@ class Interrupts:
             raise KeyboardInterrupt
 
 
-def _train(job, verbose: int, format_table, interrupts) -> int:
+def _train(job, verbose: int, format_table, interrupts, video=None) -> int:
     from tqdm import tqdm
 
     trainer = job.trainer
@@ -146,6 +203,8 @@ def _train(job, verbose: int, format_table, interrupts) -> int:
     bar = tqdm(total=total, file=sys.stderr, disable=verbose < 1, unit="epoch", dynamic_ncols=True)
     final = None
     for event in job.events():        # to the end: the generator finishes its own writes
+        if video:
+            _record(video, event, trainer)
         if event.kind in ("done", "stopped"):
             final = event
             continue
