@@ -2,7 +2,8 @@
 template asks for when it is opened.
 
 The app needs three small hooks (see the functions' docs):
-- a param's context menu calls `expose(history, registry, node_id, param)`;
+- the node menu has an "Expose as input" submenu filled by `fill_expose_menu`, whose pick
+  calls `expose(graph, execute, registry, node_id, param)` (wired in gui/menus.py);
 - a child window holds `InputsPanel(execute, registry).build(parent)`, refreshed with
   `panel.refresh(graph)` when the history changes;
 - opening a template calls `TemplateForm(graph, registry, on_done)` when the graph has inputs.
@@ -37,17 +38,33 @@ def suggest_name(graph: Graph, node_id: str, param: str) -> str:
     return name
 
 
-def expose(history: C.History, registry, node_id: str, param: str) -> str | None:
-    """Right-click a param -> "Expose as input": one undoable step; the new input's name, or
-    None when the param is an input already (or unknown)."""
-    graph = history.graph
+def expose(graph: Graph, execute: Callable[[C.Command], object], registry, node_id: str,
+           param: str) -> str | None:
+    """Node menu -> "Expose as input" -> a param: one undoable step through `execute` (the
+    app's, or History.execute); the new input's name, or None when the param is an input
+    already (or unknown)."""
     node = graph.nodes.get(node_id)
     node_type = registry.get(node.type) if node is not None else None
     if node_type is None or node_type.param(param) is None or graph.input_for(node_id, param):
         return None
     name = suggest_name(graph, node_id, param)
-    history.execute(C.AddInput(name, node_id, param, node_type.param(param).doc))
+    execute(C.AddInput(name, node_id, param, node_type.param(param).doc))
     return name
+
+
+def fill_expose_menu(menu, graph: Graph, registry, node_id: str,
+                     on_pick: Callable[[str], object]) -> None:
+    """Fill a (sub)menu with the node's params that are not inputs yet."""
+    dpg.delete_item(menu, children_only=True)
+    node = graph.nodes.get(node_id)
+    node_type = registry.get(node.type) if node is not None else None
+    params = [p.name for p in node_type.param_list] if node_type is not None else []
+    free = [p for p in params if graph.input_for(node_id, p) is None]
+    for name in free:
+        dpg.add_menu_item(label=name, parent=menu, user_data=name,
+                          callback=lambda s, a, u: on_pick(u))
+    if not free:
+        dpg.add_menu_item(label="(every param is an input)", parent=menu, enabled=False)
 
 
 class InputsPanel:

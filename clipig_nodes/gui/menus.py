@@ -10,6 +10,7 @@ import time
 import dearpygui.dearpygui as dpg
 
 from . import files
+from .inputs_panel import expose, fill_expose_menu
 from .palette import CATEGORY_TITLES, grouped
 
 # one shortcut a line: columns of spaces do not line up in a proportional font
@@ -148,6 +149,7 @@ class MenusAndKeys:
                                             callback=act(self.toggle_bypass)),
             }
             self.preview_menu = dpg.add_menu(label="Preview output")
+            self.expose_menu = dpg.add_menu(label="Expose as input")
             dpg.add_separator()
             self.node_menu_items["help"] = dpg.add_menu_item(label="Help",
                                                              callback=act(self.node_help))
@@ -326,6 +328,9 @@ class MenusAndKeys:
         can_bypass = node_type is not None and node_type.param("active") is not None
         dpg.configure_item(self.node_menu_items["bypass"], enabled=can_bypass)
         dpg.set_value(self.node_menu_items["bypass"], node.params.get("active") is False)
+        fill_expose_menu(self.expose_menu, self.history.graph, self.registry, node_id,
+                         lambda param: expose(self.history.graph, self.execute, self.registry,
+                                              node_id, param))
         dpg.delete_item(self.preview_menu, children_only=True)
         outputs = [s.name for s in node_type.outputs] if node_type is not None else []
         for name in outputs:
