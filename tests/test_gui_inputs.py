@@ -28,3 +28,33 @@ def test_node_menu_exposes_a_param_as_an_input(app):
     assert "text" not in labels and "weight" in labels
     app.undo()
     assert "kernel_size" not in app.history.graph.inputs
+
+
+def _templates_menu_item(name):
+    for item in dpg.get_all_items():
+        if dpg.get_item_type(item).endswith("mvMenuItem") and dpg.get_item_label(item) == name \
+                and str(dpg.get_item_user_data(item) or "").endswith(".graph.yaml"):
+            return item
+    raise AssertionError(f"no Templates menu item {name}")
+
+
+def test_templates_menu_asks_for_the_inputs(app):
+    app.history.mark_saved()
+    fire(_templates_menu_item("lighthouse in a storm"))
+    app.pump(2)
+    form = app.template_form
+    assert form.open and {"prompt", "seed", "size"} <= set(form.fields)
+    form.set("prompt", "a lighthouse at dawn")
+    form.set("size", "96 64")
+    assert form.ok()
+    graph = app.history.graph
+    assert graph.nodes["text_feature"].params["text"] == "a lighthouse at dawn"
+    assert graph.nodes["pixels"].params["resolution"] == [96, 64]
+    assert app.history.undo_label == "fill in template inputs"
+    app.show_inputs()
+    panel = app.inputs_window.panel
+    assert "prompt" in panel.rows
+    assert panel.rename("size", "resolution")
+    assert "resolution" in app.inputs_window.panel.rows           # refreshed on the change
+    app.undo()
+    assert "size" in app.history.graph.inputs

@@ -167,3 +167,45 @@ class TemplateForm:
     def skip(self) -> None:
         dpg.delete_item(self.window)
         self.on_done(self.graph)
+
+
+# --- glue for the app (two menu items in gui/menus.py) ----------------------------------------
+
+class InputsWindow:
+    """Edit > Graph inputs...: a window holding the inputs panel, kept current while shown."""
+
+    def __init__(self, history: C.History, execute, registry):
+        self.history = history
+        with dpg.window(label="Graph inputs", show=False, width=440, height=260) as self.window:
+            self.panel = InputsPanel(execute, registry)
+            self.panel.build(self.window)
+        history.add_listener(lambda h, action, command: self._changed())
+
+    def show(self) -> None:
+        self.panel.refresh(self.history.graph)
+        dpg.configure_item(self.window, show=True)
+
+    def _changed(self) -> None:
+        if dpg.does_item_exist(self.window) and dpg.is_item_shown(self.window):
+            self.panel.refresh(self.history.graph)
+
+
+def open_template_asking(app, path) -> None:
+    """Templates menu: open the template, then ask for its inputs; what the user fills in is
+    one undoable step ("fill in template inputs")."""
+
+    def fill(graph: Graph) -> None:
+        current = app.history.graph
+        changes = []
+        for item in graph.inputs.values():
+            value = graph.nodes[item.node].params.get(item.param)
+            if value is not None and current.nodes[item.node].params.get(item.param) != value:
+                changes.append(C.SetParam(item.node, item.param, value))
+        if changes:
+            app.execute(C.Compound(changes, "fill in template inputs"))
+
+    def opened() -> None:
+        if app._open(path, template=True) and app.history.graph.inputs:
+            app.template_form = TemplateForm(app.history.graph, app.registry, fill)
+
+    app.when_saved_or_discarded(opened, "opening another graph")

@@ -10,7 +10,7 @@ import time
 import dearpygui.dearpygui as dpg
 
 from . import files
-from .inputs_panel import expose, fill_expose_menu
+from .inputs_panel import InputsWindow, expose, fill_expose_menu, open_template_asking
 from .palette import CATEGORY_TITLES, grouped
 
 # one shortcut a line: columns of spaces do not line up in a proportional font
@@ -75,6 +75,7 @@ class MenusAndKeys:
                 dpg.add_menu_item(label="Tidy layout", callback=lambda: self.tidy_layout())
                 dpg.add_menu_item(label="Graph description...",
                                   callback=lambda: self.edit_description())
+                dpg.add_menu_item(label="Graph inputs...", callback=lambda: self.show_inputs())
             with dpg.menu(label="View"):
                 dpg.add_menu_item(label="Fit whole graph", shortcut="Home",
                                   callback=lambda: self.editor.frame_all())
@@ -87,7 +88,7 @@ class MenusAndKeys:
             with dpg.menu(label="Templates"):
                 for template in files.templates(self.templates_dir):
                     item = dpg.add_menu_item(label=template.name, user_data=template.path,
-                                             callback=lambda s, a, u: self.open_template(u))
+                                             callback=lambda s, a, u: open_template_asking(self, u))
                     if template.description:
                         with dpg.tooltip(item):
                             dpg.add_text(template.description, wrap=420)
@@ -126,6 +127,11 @@ class MenusAndKeys:
                             dpg.add_text(node_type.doc(), wrap=360)
             dpg.add_separator()
             dpg.add_menu_item(label="Paste here", callback=lambda: self._paste_from_menu())
+
+    def show_inputs(self) -> None:
+        if getattr(self, "inputs_window", None) is None:
+            self.inputs_window = InputsWindow(self.history, self.execute, self.registry)
+        self.inputs_window.show()
 
     def _node_menu(self) -> None:
         """Right-click a node: what can be done to it."""
