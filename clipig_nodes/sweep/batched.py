@@ -99,16 +99,18 @@ class BatchedTrainers:
 
 
 def train_batch(trainers: list, on_epoch: Callable[[int, int, int], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> None:
+                should_stop: Callable[[], bool] | None = None) -> int:
     """Train every trainer to its end, batched; on out-of-memory go on in halves.
-    on_epoch(job position, epoch, epochs) after each job's epoch."""
+    on_epoch(job position, epoch, epochs) after each job's epoch. Returns the largest batch
+    that fitted (the next batches start there instead of running out of memory again)."""
     queue = [list(range(len(trainers)))]
+    fitted = 0
     while queue:
         members = queue.pop(0)
         batch = BatchedTrainers([trainers[i] for i in members])
         while not batch.done:
             if should_stop is not None and should_stop():
-                return
+                return fitted or len(members)
             try:
                 batch.step()
             except OutOfMemory:
@@ -121,6 +123,9 @@ def train_batch(trainers: list, on_epoch: Callable[[int, int, int], None] | None
             if on_epoch is not None:
                 for i in members:
                     on_epoch(i, trainers[i].epoch, trainers[i].epochs)
+        else:
+            fitted = max(fitted, len(members))
+    return fitted
 
 
 def _shared_encode(trainers, parts) -> list[dict]:
