@@ -50,6 +50,9 @@ def add_arguments(parser) -> None:
                         help="also write the optimisation as a video (never over a file)")
     parser.add_argument("--video-every", type=int, default=1, metavar="N",
                         help="one video frame every N epochs (default 1)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="set one of the graph's inputs (e.g. prompt=\"a lighthouse\", "
+                             "size=\"768 512\"); checked against the bound param")
     parser.add_argument("-v", "--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 quiet, 1 progress bar, 2 also the statistics table")
 
@@ -63,6 +66,15 @@ def run(args) -> int:
         print_problems(loaded.problems, label)
         print(f"{label}: not run", file=sys.stderr)
         return 1
+    if args.set:
+        from ..graph.inputs import parse_assignments, with_inputs
+        from ..problems import ProblemsError
+        try:
+            loaded.graph = with_inputs(loaded.graph, parse_assignments(args.set))
+        except ProblemsError as exc:
+            print_problems(exc.problems, label)
+            print(f"{label}: not run", file=sys.stderr)
+            return 1
     # every problem found before torch loads: missing files, invalid params, ...
     from ..graph.validate import validate
     problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent,
