@@ -24,7 +24,7 @@ import torch
 
 from ..registry import default_registry
 from ..values import is_active_at
-from . import imaging
+from . import imaging, memory
 from .clipmodel import ClipModel, load_clip
 from .device import resolve_device
 from .errors import EngineError, in_node, is_out_of_memory, out_of_memory_error
@@ -124,9 +124,24 @@ class Trainer:
         inverse = 1.0 / (embeddings @ g)
         return inverse / inverse.max()
 
+    def _check_memory(self, ctx: EpochContext, resolution) -> None:
+        """Refuse, before allocating, a run whose estimate exceeds the device's free memory."""
+        weights = sum(t.numel() * t.element_size() for t in self.clip.model.parameters())
+        conv1 = getattr(self.clip.model.visual, "conv1", None)     # a ViT's patch embedding
+        patch = conv1.kernel_size[0] if hasattr(self.clip.model.visual, "transformer") else None
+        model = memory.model_cost(self.options.model or self.program.train.params["model"],
+                                  self.clip.input_size, weights, patch)
+        shapes = memory.target_shapes(self.program, self.registry,
+                                      lambda stage, name: StageParams(stage, ctx, 1).value(name),
+                                      resolution)
+        needed = memory.estimate(resolution, shapes, model, self.program.train.params["optimizer"],
+                                 self.options.precision, model_loaded=True)
+        memory.check_fits(needed, memory.available_bytes(str(self.device)), str(self.device))
+
     def _setup(self, ctx: EpochContext) -> None:
         source = self.program.source
         p = StageParams(source, ctx, 1)
+        self._check_memory(ctx, p.value("resolution"))
         cpu_generator = torch.Generator().manual_seed(self.seed)
         pixels = initial_pixels(p.value("resolution"), p.value("init_mean"), p.value("init_std"),
                                 p.value("init_image"), p.value("init_resolution"), cpu_generator,
@@ -208,6 +223,7 @@ class Trainer:
         source = self.program.source
         size = StageParams(source, ctx, 1).value("resolution")
         if (self.pixels.shape[-1], self.pixels.shape[-2]) != tuple(size):
+            self._check_memory(ctx, size)
             with torch.no_grad():
                 resized = resample(self.pixels.detach(), size, source.params["interpolation"])
             self._set_pixels(resized)      # CLIPig starts a new optimizer, too
