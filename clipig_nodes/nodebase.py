@@ -1,10 +1,47 @@
-"""Base classes for the node library: what every stage, transform, feature and
-constraint has in common, declared once here instead of in each node type."""
+"""Base classes for the node library, and the contract between node types and the engine.
+
+What every stage, transform, feature and constraint has in common is declared once here
+instead of in each node type. `CONTRACT` names, per category, the methods the engine's
+executor calls; the registry refuses a type that lacks one when its module loads, so a
+missing method is an error naming the file, never a failure in the middle of a run.
+
+The executor calls them with `p`, an `engine.params.StageParams` (p.value(name): one host
+value; p.tensor(name): [B] or [B, n] on the device; p.rand/randn/uniform: the run's device
+generator; p.B, p.device). Torch is imported inside the methods, so declarations stay cheap.
+
+  source      init(p, generator, base_dir) -> {name: tensor}   trainable state, on the CPU
+              render(state, p) -> [1,3,H,W]                    differentiable; clamped to [0,1]
+                                                               by the engine for views and output
+              resample(state, size, p) -> state                a new resolution [w, h], same image
+              write(state, image, p)                           (no grad) make render() == image:
+                                                               post-processing edits the image
+              lr_factors(p) -> {name: float}                   optional, default 1 for each
+  model       load(p, device) -> model                          .key, .input_size, .embed_dim,
+                                                               encode_views, encode_text,
+                                                               encode_image_file
+  transform   apply(x, p) -> x'                                 IMAGE [B,3,H,W] -> IMAGE; may change
+                                                               B (several views per image)
+  feature     encode(model, p, base_dir) -> [D]                 normalised embedding, encoded once
+  constraint  loss(views, p, ell) -> [B]                        ell = loss_function(p.value("loss"))
+  target      loss(t) -> (loss [B], stats)                      t: engine.executor.TargetCall
+              setup(t, image)                                  optional, when features are encoded
+"""
 
 from __future__ import annotations
 
-from .registry import (CONSTRAINT, CONSTRAINT_CAT, FEATURE, FEATURE_CAT, IMAGE, TRANSFORM, TRLC,
-                       TRLF, Bool, Enum, Float, NodeType, Socket, Time)
+from .registry import (CONSTRAINT, CONSTRAINT_CAT, FEATURE, FEATURE_CAT, IMAGE, MODEL, MODEL_CAT,
+                       SINK, SOURCE, TARGET_CAT, TRANSFORM, TRLC, TRLF, Bool, Enum, Float,
+                       NodeType, Socket, Time)
+
+CONTRACT = {
+    SOURCE: ("init", "render", "resample", "write"),
+    MODEL_CAT: ("load",),
+    TRANSFORM: ("apply",),
+    FEATURE_CAT: ("encode",),
+    CONSTRAINT_CAT: ("loss",),
+    TARGET_CAT: ("loss",),
+    SINK: (),
+}
 
 ACTIVE = Bool("active", True, "When off, the node is skipped as if it were not there.")
 START = Time("start", 0.0, "First epoch the node works in: an int is an epoch, a float a ratio "
@@ -20,6 +57,24 @@ LOSS_ALIASES = {"mae": "l1", "mse": "l2"}
 
 class Stage(NodeType):
     shared_params = STAGE_PARAMS
+
+
+class Source(NodeType):
+    """Base of the pixel sources: the trainable image, whatever its parameterisation."""
+
+    category = SOURCE
+    outputs = (Socket("image", IMAGE, doc="The rendered image, [1,3,H,W] in [0,1]."),)
+
+    @staticmethod
+    def lr_factors(p) -> dict:
+        return {}
+
+
+class Model(NodeType):
+    """Base of the CLIP models: features and targets linked to one use it."""
+
+    category = MODEL_CAT
+    outputs = (Socket("model", MODEL, doc="The model, for features."),)
 
 
 class Transform(Stage):
@@ -39,6 +94,9 @@ class Feature(Stage):
     """Base of the CLIP features a target pulls its views toward (or pushes away from)."""
 
     category = FEATURE_CAT
+    inputs = (Socket("model", MODEL, required=False,
+                     doc="The CLIP model that encodes this feature and judges the views "
+                         "(unset: the train node's model)."),)
     outputs = (Socket("feature", FEATURE, doc="The feature, for a Target's features input."),)
     shared_params = (
         Float("weight", 1.0, "Loss weight; negative pushes the image away from this feature.",

@@ -22,23 +22,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
 
+from .expressions.groups import LEARNRATE as L, RESOLUTION as R, TIME as T
+from .expressions.groups import TARGET_CONSTRAINT as C, TARGET_FEATURE as F
+
 # --- socket types -----------------------------------------------------------------------------
 
 IMAGE = "IMAGE"            # batch of RGB images [B,3,H,W] in [0,1]
 FEATURE = "FEATURE"        # one CLIP target embedding + weight, loss, scale, schedule
 CONSTRAINT = "CONSTRAINT"  # a non-CLIP loss on a target's view
 TARGET = "TARGET"          # one target: view, features, constraints, batch, select, weight
-SOCKET_TYPES = (IMAGE, FEATURE, CONSTRAINT, TARGET)
+MODEL = "MODEL"            # a loaded CLIP model (encodes views, texts and images)
+SOCKET_TYPES = (IMAGE, FEATURE, CONSTRAINT, TARGET, MODEL)
 
 # --- categories, in the order the catalog and the palette show them ----------------------------
 
-SOURCE, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK = (
-    "source", "transform", "feature", "constraint", "target", "sink")
-CATEGORIES = (SOURCE, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK)
+SOURCE, MODEL_CAT, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK = (
+    "source", "model", "transform", "feature", "constraint", "target", "sink")
+CATEGORIES = (SOURCE, MODEL_CAT, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK)
 
-# --- expression groups (see clipig_nodes.expressions) ------------------------------------------
+# --- expression groups (spelled in clipig_nodes.expressions.groups) ------------------------------
 
-T, R, L, F, C = "time", "resolution", "learnrate", "target_feature", "target_constraint"
 TR = frozenset({T, R})
 TRL = frozenset({T, R, L})
 TRLF = frozenset({T, R, L, F})
@@ -285,9 +288,16 @@ def declaration_problems(t: type[NodeType]) -> list[str]:
             out.append(f"enum param '{p.name}' default is not a choice")
     if t.legacy_value and t.legacy_value not in t.param_map:
         out.append(f"legacy_value '{t.legacy_value}' is not a param")
+    out.extend(contract_problems(t))
     return out
 
 
+def contract_problems(t: type[NodeType]) -> list[str]:
+    """Methods the engine will call on a type of this category (nodebase.CONTRACT) that it lacks."""
+    from .nodebase import CONTRACT    # nodebase builds on this module
+
+    missing = [m for m in CONTRACT.get(t.category, ()) if not callable(getattr(t, m, None))]
+    return [f"a {t.category} must define {m}() (see clipig_nodes/nodebase.py)" for m in missing]
 def declared_at(node_type: type[NodeType]) -> str:
     """'file.py:12' where a node type's class statement is (the file alone if unknown)."""
     where = node_type.module or getattr(node_type, "__module__", "?")

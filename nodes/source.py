@@ -1,10 +1,11 @@
 """The pixel source: the RGB image that training changes."""
 
 from clipig_nodes.limits import MAX_SIDE
-from clipig_nodes.registry import (IMAGE, SOURCE, T, Enum, FilePath, NodeType, Socket, Vector)
+from clipig_nodes.nodebase import Source
+from clipig_nodes.registry import T, Enum, FilePath, Vector
 
 
-class Pixels(NodeType):
+class Pixels(Source):
     """The trained image: plain RGB pixels, initialised from noise or an image.
 
     Its output feeds the transform chains of the targets (what CLIP sees) and the
@@ -14,8 +15,6 @@ class Pixels(NodeType):
     """
 
     name = "pixels"
-    category = SOURCE
-    outputs = (Socket("image", IMAGE, doc="The current pixels, [1,3,H,W] in [0,1]."),)
     params = (
         Vector("resolution", 2, [224, 224], "Image size [width, height]; may change over time.",
                groups={T}, item="int", minimum=1, maximum=MAX_SIDE),
@@ -30,3 +29,26 @@ class Pixels(NodeType):
                                            "[width, height], then resize it to the resolution.",
                item="int", minimum=1, maximum=MAX_SIDE),
     )
+
+    # --- the source contract (see clipig_nodes/nodebase.py) -----------------------------------
+
+    @staticmethod
+    def init(p, generator, base_dir=None):
+        from clipig_nodes.engine.pixels import initial_pixels
+        pixels = initial_pixels(p.value("resolution"), p.value("init_mean"), p.value("init_std"),
+                                p.value("init_image"), p.value("init_resolution"), generator,
+                                base_dir)
+        return {"pixels": pixels.float().contiguous()}
+
+    @staticmethod
+    def render(state, p):
+        return state["pixels"]
+
+    @staticmethod
+    def resample(state, size, p):
+        from clipig_nodes.engine.pixels import resample
+        return {"pixels": resample(state["pixels"].detach(), size, p.value("interpolation"))}
+
+    @staticmethod
+    def write(state, image, p):
+        state["pixels"].copy_(image)

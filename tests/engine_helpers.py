@@ -21,8 +21,7 @@ def stage_params(type_name, params=None, batch=1, sim=None, ctx=None, **ctx_args
     node_type = default_registry()[type_name]
     params = params or {}
     parsed = {p.name: parse_value(p, params.get(p.name, p.default)) for p in node_type.param_list}
-    stage = Stage(f"{type_name}_test", type_name, parsed, node_type.random,
-                  node_type.changes_resolution)
+    stage = Stage(f"{type_name}_test", type_name, parsed, node_type)
     return StageParams(stage, ctx or make_context(**ctx_args), batch, sim)
 
 

@@ -60,10 +60,10 @@ def test_postproc_and_previews(registry):
     g.add_node("preview")
     g.connect("blur", "image", "preview", "image")
     program = compile_graph(g, registry)
-    assert [s.id for s in program.postproc] == ["blur", "quantize"]
-    assert program.postproc[0].start == 10 and program.postproc[0].end == 60
-    assert program.postproc[1].params["step"] == [0.03125] * 3
-    assert [s.id for s in program.previews[0].chain] == ["blur"]
+    assert [op.stage.id for op in program.postproc] == ["blur", "quantize"]
+    assert program.postproc[0].stage.start == 10 and program.postproc[0].stage.end == 60
+    assert program.postproc[1].stage.params["step"] == [0.03125] * 3
+    assert [s.id for op in program.previews[0].ops for s in op.stages] == ["blur"]
 
 
 def test_invalid_graph_raises_with_every_error(registry):

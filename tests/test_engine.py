@@ -30,13 +30,13 @@ def small(text="strawberries", epochs=20):
 
 def sim_of(trainer, target="target"):
     """Similarity of the current image to the target's features (recomputed, no grad)."""
-    runtime = next(t for t in trainer.targets if t.id == target)
+    plan = next(t for t in trainer.program.targets if t.id == target)
     ctx = trainer._context(trainer.epoch)
-    ctx.height, ctx.width = trainer.pixels.shape[-2:]
     with torch.no_grad():
-        views = runtime.views(trainer.image(), ctx)
+        views = trainer.executor.views_of(plan, trainer.image(), ctx)
         z = trainer.clip.encode_views(views)
-        return (z @ runtime.features.embeddings.T).mean(0) * 100
+        embeddings = torch.stack(trainer.executor.embeddings[plan.id])
+        return (z @ embeddings.T).mean(0) * 100
 
 
 def test_clip_loads_through_the_real_loader(tiny_clip, tmp_path):
@@ -56,9 +56,9 @@ def test_views_use_the_models_own_input_size(tmp_path):
     path = str(build_tiny_clip(tmp_path / "48.pt", image_resolution=48))
     trainer = trainer_for(small(epochs=2), path)
     trainer.step()
-    runtime = trainer.targets[0]
+    plan = trainer.program.targets[0]
     ctx = trainer._context(1)
-    assert runtime.views(trainer.image(), ctx).shape[-2:] == (48, 48)
+    assert trainer.executor.views_of(plan, trainer.image(), ctx).shape[-2:] == (48, 48)
 
 
 def test_model_errors_are_clear(tmp_path, monkeypatch):
@@ -167,7 +167,7 @@ def test_target_schedule_and_inactive_target(tiny_clip):
         trainer.step()
     assert len(trainer.stats.window["target"]) == 2
     g.set_param("target", "active", False)
-    assert trainer_for(g, tiny_clip).targets == []
+    assert trainer_for(g, tiny_clip).program.targets == ()
 
 
 def test_resolution_change_keeps_training(tiny_clip):
@@ -182,7 +182,7 @@ def test_resolution_change_keeps_training(tiny_clip):
         optimizers.append(trainer.optimizer)
     assert sizes == [(32, 32)] * 3 + [(64, 64)] * 3
     assert optimizers[2] is not optimizers[3]         # a fresh optimizer, as CLIPig
-    assert trainer.pixels.grad is not None and trainer.pixels.grad.abs().sum() > 0
+    assert trainer.state["pixels"].grad is not None and trainer.state["pixels"].grad.abs().sum() > 0
 
 
 def test_learnrate_schedule_and_optimizers(tiny_clip):
@@ -196,7 +196,7 @@ def test_learnrate_schedule_and_optimizers(tiny_clip):
         g.set_param("train", "optimizer", name)
         t = trainer_for(g, tiny_clip)
         t.step()
-        assert t.pixels.grad is not None
+        assert t.state["pixels"].grad is not None
 
 
 def test_init_image_and_missing_image(tiny_clip, tmp_path):
@@ -232,7 +232,7 @@ def test_hot_update_between_epochs(tiny_clip):
     edited.connect(node.id, "feature", "target", "features")
     job.update(edited)
     next(events)
-    assert len(job.trainer.targets[0].plan.features) == 2
+    assert len(job.trainer.program.targets[0].features) == 2
     # training went on from the pixels it had: one more step, not a new start
     assert (job.trainer.pixels.detach() - pixels_before).abs().max() < 0.2
     rest = list(events)

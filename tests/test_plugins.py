@@ -37,7 +37,7 @@ BROKEN = {
     "interrupt": ("raise KeyboardInterrupt\n", "p.py:1: cannot load node module: KeyboardInterrupt"),
     "base": ("raise BaseException('boo')\n", "p.py:1: cannot load node module: BaseException: boo"),
     "clash": ("from clipig_nodes.nodebase import Transform\n\n\nclass B(Transform):\n"
-              "    '''Another blur.'''\n    name = 'blur'\n",
+              "    '''Another blur.'''\n    name = 'blur'\n    apply = staticmethod(lambda x, p: x)\n",
               "p.py:4: node type 'blur' is declared twice: also in "),
 }
 

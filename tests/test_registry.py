@@ -88,6 +88,11 @@ def test_user_folder_adds_node_types(tmp_path, monkeypatch):
             '''Inverts the image: amount * (1 - x) + (1 - amount) * x.'''
             name = "invert"
             params = (Float("amount", 1.0, "How much to invert.", groups=TRL),)
+
+            @staticmethod
+            def apply(x, p):
+                a = p.tensor("amount")[:, None, None, None]
+                return a * (1 - x) + (1 - a) * x
         """)
     monkeypatch.setenv("CLIPIG_NODES_PATH", str(tmp_path))
     assert node_dirs()[-1] == tmp_path
@@ -104,6 +109,7 @@ def test_duplicate_type_names_are_refused(tmp_path):
         class Blur2(Transform):
             '''Another blur.'''
             name = "blur"
+            apply = staticmethod(lambda x, p: x)
         """)
     from clipig_nodes.registry import BUILTIN_NODES_DIR
     with pytest.raises(RegistryError, match="'blur' is declared twice"):

@@ -40,6 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="bf16 runs CLIP under autocast; the pixels stay fp32")
     parser.add_argument("--compile", action="store_true", help="torch.compile the CLIP encoder")
+    parser.add_argument("--cuda-graph", choices=("auto", "off"), default="auto",
+                        help="CUDA: capture the training step as a CUDA graph (auto) or not")
     parser.add_argument("--fast-kernels", action="store_true",
                         help="CUDA: allow non-deterministic kernels (faster; the same seed may "
                              "then give a slightly different image)")
@@ -58,7 +60,8 @@ def run(args) -> int:
         return 1
     # every problem found before torch loads: missing files, invalid params, ...
     from ..graph.validate import validate
-    problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent)
+    problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent,
+                        epochs=args.epochs)
     if any(p.is_error for p in problems):
         print_problems(problems, label)
         print(f"{label}: not run", file=sys.stderr)
@@ -73,7 +76,7 @@ def run(args) -> int:
 
     options = RunOptions(device=args.device, model=args.model, epochs=args.epochs,
                          seed=args.seed, precision=args.precision, compile=args.compile,
-                         deterministic=not args.fast_kernels)
+                         deterministic=not args.fast_kernels, cuda_graph=args.cuda_graph)
     try:
         job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
         return _train(job, args.verbose, format_table)

@@ -215,9 +215,10 @@ def _size(n: int) -> str:
 
 # --- from a compiled program ---------------------------------------------------------------------
 
-def target_shapes(program, registry, value: Callable[[Any, str], Any] | None = None,
+def target_shapes(program, registry=None, value: Callable[[Any, str], Any] | None = None,
                   resolution: tuple | None = None) -> list[TargetShape]:
-    """TargetShapes of a compiled program. `value(stage, name)` gives a param's value now
+    """TargetShapes of a compiled program (its stages' node types, else the registry's).
+    `value(stage, name)` gives a param's value now
     (the engine passes its host values at the current epoch); by default the compiled
     constants. A transform that changes the resolution says how in `output_size(values,
     width, height) -> (width, height)`; one that does not say keeps the size."""
@@ -227,7 +228,7 @@ def target_shapes(program, registry, value: Callable[[Any, str], Any] | None = N
     for plan in program.targets:
         w, h = int(width), int(height)
         sides = []
-        chain = [registry[stage.type] for stage in plan.chain]
+        chain = [getattr(stage, "node_type", None) or registry[stage.type] for stage in plan.chain]
         for index, (stage, node_type) in enumerate(zip(plan.chain, chain)):
             size_of = getattr(node_type, "output_size", None)
             if size_of is not None:

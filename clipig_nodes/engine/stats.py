@@ -45,7 +45,7 @@ class TargetStats:
 
 class Stats:
     def __init__(self, targets):
-        """targets: the TargetRuntime objects, in order."""
+        """targets: the compiled TargetPlans, in order."""
         self.targets = targets
         self.window = {t.id: deque(maxlen=WINDOW) for t in targets}
         self.losses: deque = deque(maxlen=WINDOW)
@@ -65,7 +65,7 @@ class Stats:
     def summary(self) -> list[TargetStats]:
         out = []
         for target in self.targets:
-            plan = target.plan
+            plan = target
             entry = TargetStats(plan.stage.params["name"])
             records = list(self.window[target.id])
             samples = sum(r["sim"].shape[0] if "sim" in r else 0 for r in records)

@@ -1,15 +1,17 @@
-"""The training loop: one compiled graph (Program) -> pixels that CLIP likes.
+"""The training loop: a compiled step program -> an image that CLIP likes.
 
 One epoch (`Trainer.step`):
-  1. time t = e / max(1, E - 1); the resolution expression, resampling the
-     pixels (and a fresh optimizer) when it changes; the learning rate
+  1. time t = e / max(1, E - 1); the source's resolution expression, resampling its state
+     (and a fresh optimizer) when it changes; the learning rate
      base x learnrate_scale x learnrate;
-  2. views of every active target from clamp(pixels, 0, 1), batched, each
-     target's chain with per-sample random draws on the device;
-  3. ONE CLIP forward over all targets' views; losses; backward; optimizer step;
-  4. post-processing applied to the pixels in place (after the step, as
-     CLIPig's docs describe; its code ran it before the forward pass).
-No host syncs happen inside a step: losses and statistics stay tensors.
+  2. the executor renders the source, makes every active target's views (batched, per-sample
+     random draws on the device), runs ONE forward per model and the targets' losses;
+  3. backward and the optimizer step;
+  4. post-processing on the rendered image, written back into the source (after the step,
+     as CLIPig's docs describe; its code ran it before the forward pass).
+No host syncs happen inside a step: losses and statistics stay tensors. On CUDA the
+device work of a step is captured once per shape key as a CUDA graph and replayed
+(engine/cuda_graph.py).
 """
 
 from __future__ import annotations
@@ -22,17 +24,14 @@ from pathlib import Path
 
 import torch
 
-from ..registry import default_registry
-from ..values import is_active_at
-from . import imaging, memory
+from . import memory
 from .clipmodel import ClipModel, load_clip
 from .device import resolve_device
-from .errors import EngineError, in_node, is_out_of_memory, out_of_memory_error
+from .errors import EngineError, is_out_of_memory, out_of_memory_error
+from .executor import Executor, call_node
 from .optimizers import base_rate, make_optimizer
 from .params import EpochContext, StageParams
-from .pixels import initial_pixels, resample
 from .stats import Stats
-from .targets import EncodedFeatures, TargetRuntime
 
 
 @dataclass
@@ -47,6 +46,7 @@ class RunOptions:
     compile: bool = False           # torch.compile the CLIP image encoder
     deterministic: bool = True      # CUDA: same seed, same image (costs speed on GPUs)
     base_dir: Path | None = None    # folder that relative file names in the graph start from
+    cuda_graph: str = "auto"        # auto: capture the step as a CUDA graph on CUDA; off
 
 
 @dataclass
@@ -62,6 +62,8 @@ class Trainer:
         self.options = options = options or RunOptions()
         if options.precision not in ("fp32", "bf16"):
             raise EngineError(f"unknown precision '{options.precision}': use fp32 or bf16")
+        if options.cuda_graph not in ("auto", "off"):
+            raise EngineError(f"unknown --cuda-graph '{options.cuda_graph}': use auto or off")
         self.program = program
         train = program.train.params
         self.device = resolve_device(options.device or train["device"])
@@ -75,63 +77,60 @@ class Trainer:
         self.start_epoch = train["start_epoch"]
         seed = options.seed if options.seed is not None else train["seed"]
         self.seed = int.from_bytes(os.urandom(6), "little") if seed is None else int(seed)
+        self._models: dict = {}          # model node params -> loaded model (kept over updates)
         self.clip = clip or load_clip(options.model or train["model"], self.device)
         if options.compile:
             self.clip.visual = torch.compile(self.clip.model.visual)
-        self.registry = default_registry()
         self.rng = random.Random(self.seed)
         self.generator = torch.Generator(self.device).manual_seed(self.seed)
+        # previews draw from their own generators: showing one never changes the training
+        self.preview_rng = random.Random(self.seed + 1)
+        self.preview_generator = torch.Generator(self.device).manual_seed(self.seed + 1)
         self.epoch = self.start_epoch
-        self.pixels: torch.nn.Parameter | None = None
+        self.state: dict[str, torch.nn.Parameter] | None = None   # the source's trainables
         self.optimizer: torch.optim.Optimizer | None = None
         self.learnrate = 0.0
         self.last_views: dict[str, torch.Tensor] = {}   # target id -> what CLIP saw last epoch
         self._constant_cache: dict = {}
-        self._build_targets()
+        self._lr_factors: list[float] = []
+        self._size: tuple[int, int] | None = None       # (width, height) of the source
+        self.capture = None
+        self._build()
 
     # --- set-up -----------------------------------------------------------------------------
 
-    def _build_targets(self) -> None:
-        self.targets = [TargetRuntime(plan, None, self.clip.input_size)
-                        for plan in self.program.targets]
-        self.stats = Stats(self.targets)
+    def _build(self) -> None:
+        self.models = {model_id: self._model(stage) for model_id, stage
+                       in self.program.models.items()}
+        self.executor = Executor(self.program, self.models, self.device, self.options.base_dir)
+        self.stats = Stats(self.program.targets)
+        self.capture = None
+        if self.device.type == "cuda" and self.options.cuda_graph == "auto":
+            from .cuda_graph import CapturedStep
+            self.capture = CapturedStep(self)
 
-    def _encode_features(self) -> None:
-        """Encode every target's features (cached) and their fair scales from the current image."""
-        base = self.options.base_dir
-        for target in self.targets:
-            stages = target.plan.features
-            if not stages:
-                continue
-            ctx = self._context(self.epoch)
-            rows = []
-            for s in stages:
-                with in_node(s.id, s.type):
-                    rows.append(self.registry[s.type].encode(self.clip, StageParams(s, ctx, 1), base))
-            embeddings = torch.stack(rows).float()
-            fair = torch.ones(len(stages), device=self.device)
-            if target.plan.stage.params["feature_scale"] == "fair":
-                fair = self._fair_scales(embeddings)
-            target.features = EncodedFeatures(embeddings, fair)
+    def _model(self, stage):
+        """The implicit model (train.model), or a model node's, loaded once per run."""
+        if stage is None:
+            return self.clip
+        key = (stage.type, repr(sorted(stage.params.items())))
+        if key not in self._models:
+            p = StageParams(stage, self._context(self.epoch), 1)
+            self._models[key] = call_node(stage, stage.node_type.load, p, self.device)
+        return self._models[key]
 
-    @torch.no_grad()
-    def _fair_scales(self, embeddings: torch.Tensor) -> torch.Tensor:
-        """a_i = (1/s_i) / max_j(1/s_j), s_i = f_i . g, g = the initial image's embedding."""
-        view = self.pixels.detach().clamp(0, 1)
-        size = self.clip.input_size
-        view = imaging.resize(view, (size, size), "bicubic", antialias=True).clamp(0, 1)
-        g = self.clip.encode_views(view)[0].float()
-        inverse = 1.0 / (embeddings @ g)
-        return inverse / inverse.max()
+    def _source_params(self, ctx: EpochContext) -> StageParams:
+        return StageParams(self.program.source, ctx, 1)
 
     def _check_memory(self, ctx: EpochContext, resolution) -> None:
-        """Refuse, before allocating, a run whose estimate exceeds the device's free memory."""
+        """Refuse, before allocating, a run whose estimate exceeds the device's free memory
+        (engine/memory.py; the implicit model stands for every model of the run)."""
+        visual = self.clip.model.visual
         weights = sum(t.numel() * t.element_size() for t in self.clip.model.parameters())
-        conv1 = getattr(self.clip.model.visual, "conv1", None)     # a ViT's patch embedding
-        patch = conv1.kernel_size[0] if hasattr(self.clip.model.visual, "transformer") else None
+        patch = visual.conv1.kernel_size[0] if hasattr(visual, "transformer") else None
         model = memory.model_cost(self.options.model or self.program.train.params["model"],
                                   self.clip.input_size, weights, patch)
-        shapes = memory.target_shapes(self.program, self.registry,
+        shapes = memory.target_shapes(self.program, None,
                                       lambda stage, name: StageParams(stage, ctx, 1).value(name),
                                       resolution)
         needed = memory.estimate(resolution, shapes, model, self.program.train.params["optimizer"],
@@ -140,19 +139,37 @@ class Trainer:
 
     def _setup(self, ctx: EpochContext) -> None:
         source = self.program.source
-        p = StageParams(source, ctx, 1)
-        self._check_memory(ctx, p.value("resolution"))
+        self._check_memory(ctx, self._source_params(ctx).value("resolution"))
         cpu_generator = torch.Generator().manual_seed(self.seed)
-        pixels = initial_pixels(p.value("resolution"), p.value("init_mean"), p.value("init_std"),
-                                p.value("init_image"), p.value("init_resolution"), cpu_generator,
-                                self.options.base_dir)
-        self._set_pixels(pixels.to(self.device))
-        self._encode_features()
+        state = call_node(source, source.node_type.init, self._source_params(ctx), cpu_generator,
+                          self.options.base_dir)
+        self._set_state(state)
+        self.executor.encode_features(ctx, self._render(ctx).detach().clamp(0, 1))
 
-    def _set_pixels(self, pixels: torch.Tensor) -> None:
-        self.pixels = torch.nn.Parameter(pixels.float().contiguous())
+    def _set_state(self, state: dict) -> None:
+        source = self.program.source
+        self.state = {k: torch.nn.Parameter(v.to(self.device).float().contiguous())
+                      for k, v in state.items()}
         name = self.program.train.params["optimizer"]
-        self.optimizer = make_optimizer(name, [self.pixels], base_rate(name))
+        factors = source.node_type.lr_factors(self._source_params(self._context(self.epoch)))
+        rate = base_rate(name)
+        capturable = self.capture is not None
+        if not factors:
+            self._lr_factors = [1.0]
+            self.optimizer = make_optimizer(name, list(self.state.values()), rate, capturable)
+        else:
+            groups = [{"params": [v], "lr": rate * factors.get(k, 1.0)}
+                      for k, v in self.state.items()]
+            self._lr_factors = [factors.get(k, 1.0) for k in self.state]
+            self.optimizer = make_optimizer(name, groups, rate, capturable)
+        with torch.no_grad():
+            self._size = tuple(self._render(self._context(self.epoch)).shape[-1:-3:-1])
+        if self.capture is not None:
+            self.capture.invalidate()
+
+    def _render(self, ctx: EpochContext) -> torch.Tensor:
+        source = self.program.source
+        return call_node(source, source.node_type.render, self.state, self._source_params(ctx))
 
     # --- one epoch --------------------------------------------------------------------------
 
@@ -160,12 +177,18 @@ class Trainer:
     def done(self) -> bool:
         return self.epoch >= self.epochs
 
-    def _context(self, epoch: int) -> EpochContext:
+    @property
+    def pixels(self) -> torch.Tensor | None:
+        """The current image [1,3,H,W] in [0,1], or None before the first epoch."""
+        return None if self.state is None else self.image()
+
+    def _context(self, epoch: int, preview: bool = False) -> EpochContext:
         t = epoch / max(1, self.epochs - 1)
-        ctx = EpochContext(epoch, t, self.device, self.generator, self.rng,
-                           cache=self._constant_cache)
-        if self.pixels is not None:
-            ctx.height, ctx.width = self.pixels.shape[-2:]
+        generator, rng = ((self.preview_generator, self.preview_rng) if preview
+                          else (self.generator, self.rng))
+        ctx = EpochContext(epoch, t, self.device, generator, rng, cache=self._constant_cache)
+        if self._size is not None:
+            ctx.width, ctx.height = self._size
         return ctx
 
     def step(self) -> StepInfo:
@@ -181,38 +204,43 @@ class Trainer:
     def _step(self) -> StepInfo:
         epoch = self.epoch
         ctx = self._context(epoch)
-        if self.pixels is None:
+        if self.state is None:
             self._setup(ctx)
         self._follow_resolution(ctx)
-        ctx.height, ctx.width = self.pixels.shape[-2:]
+        ctx.width, ctx.height = self._size
         self._set_learnrate(ctx)
-
-        active = [t for t in self.targets if t.active(ctx)]
-        loss = torch.zeros((), device=self.device)
-        if active:
-            with self._autocast():
-                pixels = self.pixels.clamp(0, 1)
-                views = [t.views(pixels, ctx) for t in active]
-                embeddings = self.clip.encode_views(torch.cat(views)).float()
-                offset = 0
-                self.last_views = {t.id: v.detach() for t, v in zip(active, views)}
-                for target, target_views in zip(active, views):
-                    n = target_views.shape[0]
-                    value, stats = target.loss(embeddings[offset:offset + n],
-                                               target_views.float(), ctx)
-                    offset += n
-                    self.stats.record(target.id, stats)
-                    loss = loss + value.sum()
-        # targets without features or constraints (or all scheduled off) give no gradient:
-        # nothing to step this epoch (backward would raise)
-        if loss.requires_grad:
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+        if self.capture is not None and self.capture.ready(ctx):
+            loss = self.capture.replay(ctx)
+        else:
+            loss = self.train_step(ctx)
         self._postprocess(ctx)
         self.stats.record_loss(loss)
         self.epoch += 1
         return StepInfo(epoch, ctx.t, loss.detach(), self.learnrate)
+
+    def train_step(self, ctx: EpochContext) -> torch.Tensor:
+        """The device work of one epoch: views, forward, losses, backward, optimizer step."""
+        loss = self.forward_backward(ctx)
+        if loss is None:
+            return torch.zeros((), device=self.device)
+        self.optimizer.step()
+        return loss
+
+    def forward_backward(self, ctx: EpochContext) -> torch.Tensor | None:
+        """Views, every model's forward, the losses and their gradient; None: nothing active."""
+        with self._autocast():
+            image = self._render(ctx).clamp(0, 1)
+            loss, records, views = self.executor.forward(image, ctx)
+        if loss is None or not loss.requires_grad:
+            # targets without features or constraints (or all scheduled off) give no
+            # gradient: nothing to step this epoch (backward would raise)
+            return None
+        self.last_views = {k: v.detach() for k, v in views.items()}
+        for target_id, stats in records:
+            self.stats.record(target_id, stats)
+        self.optimizer.zero_grad(set_to_none=False)
+        loss.backward()
+        return loss
 
     def _autocast(self):
         if self.options.precision == "bf16":
@@ -221,12 +249,14 @@ class Trainer:
 
     def _follow_resolution(self, ctx: EpochContext) -> None:
         source = self.program.source
-        size = StageParams(source, ctx, 1).value("resolution")
-        if (self.pixels.shape[-1], self.pixels.shape[-2]) != tuple(size):
+        p = self._source_params(ctx)
+        size = tuple(p.value("resolution"))
+        if self._size != size:
             self._check_memory(ctx, size)
             with torch.no_grad():
-                resized = resample(self.pixels.detach(), size, source.params["interpolation"])
-            self._set_pixels(resized)      # CLIPig starts a new optimizer, too
+                state = call_node(source, source.node_type.resample,
+                                  {k: v.detach() for k, v in self.state.items()}, size, p)
+            self._set_state(state)      # CLIPig starts a new optimizer, too
 
     def _set_learnrate(self, ctx: EpochContext) -> None:
         train = self.program.train
@@ -235,41 +265,61 @@ class Trainer:
         ctx.lrs = scale
         self.learnrate = base_rate(train.params["optimizer"]) * scale * float(p.value("learnrate"))
         ctx.lr = self.learnrate
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.learnrate
+        for group, factor in zip(self.optimizer.param_groups, self._lr_factors):
+            if torch.is_tensor(group["lr"]):
+                group["lr"].fill_(self.learnrate * factor)    # a captured step reads it
+            else:
+                group["lr"] = self.learnrate * factor
 
     @torch.no_grad()
     def _postprocess(self, ctx: EpochContext) -> None:
-        stages = [s for s in self.program.postproc if is_active_at(s.start, s.end, ctx.epoch, ctx.t)]
-        if not stages:
+        if not self.program.postproc:
             return
-        x = self.pixels.detach()
-        for stage in stages:
-            with in_node(stage.id, stage.type):
-                x = self.registry[stage.type].apply(x, StageParams(stage, ctx, 1))
-        self.pixels.copy_(x)
+        image = self._render(ctx).detach()
+        edited = self.executor.postprocess(image, ctx)
+        if edited is not None:
+            source = self.program.source
+            call_node(source, source.node_type.write, self.state, edited,
+                      self._source_params(ctx))
 
-    # --- results and updates ----------------------------------------------------------------
+    # --- results, previews and updates --------------------------------------------------------
 
     def image(self) -> torch.Tensor:
         """The current image [1,3,H,W], clamped to [0,1], detached."""
-        if self.pixels is None:
+        if self.state is None:
             raise EngineError("no image yet: the run has not started")
-        return self.pixels.detach().clamp(0, 1)
+        with torch.no_grad():
+            return self._render(self._context(self.epoch)).detach().clamp(0, 1)
+
+    def preview(self, plan) -> torch.Tensor:
+        """The image of a preview plan now ([1,3,H,W] on the device), off the training step."""
+        ctx = self._context(self.epoch, preview=True)
+        return self.executor.preview(plan, self.image(), ctx)
 
     def update(self, program) -> None:
-        """Take a recompiled graph between epochs; training goes on from the current pixels.
+        """Take a recompiled graph between epochs; training goes on from the current image.
 
-        Param changes and new or removed nodes all come as a new Program; features are
+        Param changes and new or removed nodes all come as a new program; features are
         encoded again (cached ones cost nothing), the optimizer state is kept unless the
-        optimizer itself changed.
+        optimizer or the source's type changed.
         """
-        old_optimizer = self.program.train.params["optimizer"]
+        old = self.program
         self.program = program
         self.epochs = program.train.params["epochs"] if self.options.epochs is None else self.epochs
         self._constant_cache.clear()
-        self._build_targets()
-        if self.pixels is not None:
-            self._encode_features()
-            if program.train.params["optimizer"] != old_optimizer:
-                self._set_pixels(self.pixels.detach())
+        self._build()
+        if self.state is None:
+            return
+        ctx = self._context(self.epoch)
+        if program.source.type != old.source.type:
+            image = self.image()
+            source = program.source
+            state = call_node(source, source.node_type.init, self._source_params(ctx),
+                              torch.Generator().manual_seed(self.seed), self.options.base_dir)
+            state = source.node_type.resample(state, self._size, self._source_params(ctx))
+            self._set_state(state)
+            with torch.no_grad():
+                source.node_type.write(self.state, image, self._source_params(ctx))
+        elif program.train.params["optimizer"] != old.train.params["optimizer"]:
+            self._set_state({k: v.detach() for k, v in self.state.items()})
+        self.executor.encode_features(ctx, self.image())
