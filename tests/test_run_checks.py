@@ -101,3 +101,14 @@ def test_legacy_target_without_features_runs(tmp_path, tiny_clip):
                  "-v", "0")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "c.png").exists()
+
+
+def test_seed_out_of_range_from_python_is_an_engine_error(tiny_clip):
+    from clipig_nodes.engine import EngineError, RunOptions, Trainer
+    from clipig_nodes.graph.compile import compile_graph
+
+    from .graph_builders import minimal
+
+    with pytest.raises(EngineError, match=r"seed 1180591620717411303424 is out of range: use 0 to "
+                                          r"2\*\*63 - 1"):
+        Trainer(compile_graph(minimal()), RunOptions(seed=2**70, model=tiny_clip, device="cpu"))

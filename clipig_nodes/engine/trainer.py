@@ -77,6 +77,8 @@ class Trainer:
         self.start_epoch = train["start_epoch"]
         seed = options.seed if options.seed is not None else train["seed"]
         self.seed = int.from_bytes(os.urandom(6), "little") if seed is None else int(seed)
+        if not 0 <= self.seed <= 2**63 - 1:         # torch's generators take 64-bit seeds
+            raise EngineError(f"seed {seed} is out of range: use 0 to 2**63 - 1")
         self._models: dict = {}          # model node params -> loaded model (kept over updates)
         self.clip = clip or load_clip(options.model or train["model"], self.device)
         if options.compile:
