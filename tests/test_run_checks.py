@@ -44,7 +44,7 @@ def test_sizes_above_the_maximum_are_refused(node, param, value, maximum):
 def test_transform_sizes_are_bounded(tmp_path, type_name, params):
     result = cli("validate", write_graph(tmp_path, type_name, params))
     assert result.returncode == 1
-    assert f"node 't1' param '" in result.stderr + result.stdout
+    assert "node 't1' param '" in result.stderr + result.stdout
     assert "is out of range: must be <=" in result.stderr + result.stdout
 
 

@@ -6,7 +6,9 @@ For each CLIP architecture (random weights: memory does not depend on their valu
   the forward pass on torch's meta device (no memory, no compute) with saved-tensor hooks;
 - with --measure: the real peak of a forward + backward pass on this machine's CPU per view
   (a fresh process per batch size; peak RSS growth from ru_maxrss), for the models small
-  enough to run here, which gives the factor between real peak and saved bytes.
+  enough to run here, which gives the factor between real peak and saved bytes;
+- with --runs --model CHECKPOINT: whole 2-epoch CPU runs of the strawberries template at
+  several sizes, their peak memory growth over a 32 x 32 run against the estimate's.
 """
 
 from __future__ import annotations
@@ -96,15 +98,93 @@ def measure_peak(name: str, batch: int) -> int:
     return json.loads(out.stdout.strip().splitlines()[-1])["growth"]
 
 
+RUNS = [  # name, resolution, batch_size, center_crop, noise + blur after the crop
+    ("base", 32, 1, 32, False), ("2048px, 4 views", 2048, 4, 224, False),
+    ("1024px, 32 crops of 512", 1024, 32, 512, False), ("512px, 256 views", 512, 256, 224, False),
+    ("4096px, 2 crops of 1024", 4096, 2, 1024, False),
+    ("1024px, 32 crops, noise, blur", 1024, 32, 512, True),
+    ("512px, 128 views, noise, blur", 512, 128, 224, True)]
+
+_RUN = """
+import resource, runpy, sys
+sys.argv = ["main.py", "run", {path!r}, "-o", {out!r}, "--model", {model!r}, "--device", "cpu",
+            "--epochs", "2", "-v", "0"]
+try:
+    runpy.run_path({main!r}, run_name="__main__")
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print("PEAK", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def run_graph(resolution: int, batch: int, crop: int, extra: bool):
+    """The strawberries template at another size (graphs/strawberries.graph.yaml)."""
+    from pathlib import Path
+
+    from clipig_nodes.graph.fileformat import load_graph
+    root = Path(__file__).resolve().parents[2]
+    g = load_graph(root / "graphs" / "strawberries.graph.yaml")
+    g.set_param("pixels", "resolution", [resolution, resolution])
+    g.set_param("random_sampler", "batch_size", batch)
+    g.set_param("center_crop", "size", [crop, crop])
+    g.set_param("train", "snapshot_interval", 0)
+    if extra:
+        g.add_node("noise", params={"std": 0.1})
+        g.add_node("blur", params={"kernel_size": 5})
+        g.disconnect(g.links_into("random_sampler", "image")[0])
+        g.connect("center_crop", "image", "noise", "image")
+        g.connect("noise", "image", "blur", "image")
+        g.connect("blur", "image", "random_sampler", "image")
+    return g
+
+
+def peak_and_estimate(graph, model: str, folder) -> tuple[int, int]:
+    """(peak RSS of a 2-epoch run in a fresh process, the estimate's total) in bytes."""
+    from pathlib import Path
+
+    from clipig_nodes.engine import memory
+    from clipig_nodes.graph.compile import compile_graph
+    from clipig_nodes.graph.fileformat import save_graph
+    root = Path(__file__).resolve().parents[2]
+    path = Path(folder) / "memory-run.graph.yaml"
+    save_graph(graph, path)
+    code = _RUN.format(path=str(path), out=f"{folder}/out/", model=model,
+                       main=str(root / "main.py"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=root, check=True)
+    peak = int(out.stdout.split("PEAK")[-1].split()[0])
+    program = compile_graph(graph)
+    resolution = program.source.params["resolution"]
+    needed = memory.estimate(resolution, memory.target_shapes(program), memory.model_cost(model))
+    return peak, needed.total
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--measure", nargs="*", default=None, metavar="MODEL",
                         help="also measure the real CPU peak of these models (default: tiny, "
                              "ViT-B/32)")
+    parser.add_argument("--runs", action="store_true",
+                        help="compare whole CPU runs with the estimate (needs --model)")
+    parser.add_argument("--model", help="CLIP checkpoint for --runs (e.g. the tiny test model)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         _peak_child(args.child[0], int(args.child[1]))
+        return 0
+    if args.runs:
+        if not args.model:
+            parser.error("--runs needs --model CHECKPOINT")
+        import tempfile
+        base = None
+        with tempfile.TemporaryDirectory() as folder:
+            for name, *size in RUNS:
+                peak, needed = peak_and_estimate(run_graph(*size), args.model, folder)
+                base = base or (peak, needed)
+                if name != "base":
+                    real, est = peak - base[0], needed - base[1]
+                    print(f"{name:32} real {real / 1e6:7.0f} MB  estimate {est / 1e6:7.0f} MB  "
+                          f"ratio {est / real:.2f}", flush=True)
         return 0
     print(f"{'model':16} {'input':>5} {'weights MB':>10} {'saved MB/view':>13}")
     for name in CONFIGS if args.measure is None else ():

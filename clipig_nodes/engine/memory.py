@@ -80,17 +80,21 @@ KNOWN_MODELS = {m.name: m for m in (
 )}
 
 
+_UNKNOWN = object()
+
+
 def model_cost(name: str, input_size: int | None = None, weights: int | None = None,
-               patch: int | None = None) -> ModelCost:
+               patch: Any = _UNKNOWN) -> ModelCost:
     """The cost of a model by its name; a checkpoint file (not a known name) counts as the
     known architecture with the same input size, patch size (None: a ResNet) and the
     closest weight size (fine-tuned checkpoints keep their architecture). Pass what the
-    loaded model says when known."""
+    loaded model says when known; without it the file's size stands for the weights."""
     if name in KNOWN_MODELS:
         return KNOWN_MODELS[name]
     candidates = list(KNOWN_MODELS.values())
-    for attribute, wanted in (("input_size", input_size), ("patch", patch)):
-        if wanted is not None or attribute == "patch":
+    for attribute, wanted, known in (("input_size", input_size, input_size is not None),
+                                     ("patch", patch, patch is not _UNKNOWN)):
+        if known:
             same = [m for m in candidates if getattr(m, attribute) == wanted]
             candidates = same or candidates
     if weights is None:
