@@ -3,7 +3,7 @@
 import re
 
 from clipig_nodes.limits import MAX_EPOCHS
-
+from clipig_nodes.output_names import output_problem
 from clipig_nodes.registry import (IMAGE, SINK, TARGET, TR, Enum, Float, Int, NodeType, Param,
                                    Socket, Text)
 
@@ -38,7 +38,8 @@ class Train(NodeType):
         Text("device", "auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N."),
         Param("snapshot_interval", "number", 20.0, "Save the image every N epochs (int) or "
                                                    "N seconds (float); 0 = never.", minimum=0),
-        Text("output", "./", "Output image file, or a folder (ending in /)."),
+        Text("output", "./", "Output image file (.png), or a folder (ending in /), inside the "
+                             "folder the run starts in; -o overrides it."),
         Int("seed", None, "Random seed; unset = a new one each run.", minimum=0,
             maximum=2**63 - 1),
     )
@@ -51,6 +52,9 @@ class Train(NodeType):
             problems.append(("device", f"'{device}' is not a device: use auto, cpu, cuda or cuda:N"))
         if not str(values.get("model") or "").strip():
             problems.append(("model", "must not be empty"))
+        output = output_problem(values.get("output"))
+        if output:        # a file someone sends must not choose where a run writes
+            problems.append(("output", output))
         return problems
 
 

@@ -21,3 +21,17 @@ def pytest_runtest_setup(item):
         import torch
         if not torch.cuda.is_available():
             pytest.fail("this test needs a CUDA GPU (run -m cuda on a GPU machine)")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-examples", type=int, default=None,
+                     help="inputs tried by tests/test_fuzz.py (default: a CI-sized number)")
+    parser.addoption("--kill-trials", type=int, default=10,
+                     help="runs killed with SIGKILL at a random moment by "
+                          "tests/test_interrupts.py (default 10)")
+@pytest.fixture(scope="session")
+def toy_clip():
+    """Path of the toy-world CLIP (seed 0), trained once per version of its training code
+    and cached under ~/.cache/clipig-nodes/toyworld (CLIPIG_NODES_CACHE moves it)."""
+    from clipig_nodes.toyworld.train import cached_model
+    return str(cached_model(0))

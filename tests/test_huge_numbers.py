@@ -57,7 +57,7 @@ def test_unquoted_5000_digit_legacy_value_names_its_line(tmp_path):
 
 def test_parse_value_bounds():
     p = Int("n", 1, minimum=0)
-    assert parse_value(p, str(2**63 - 1)) == 2**63 - 1
+    assert parse_value(p, str(2**63 - 1)) == 2**63 - 1     # the largest int a param takes
     with pytest.raises(ValueProblem, match=r"too large \(at most 2\*\*63 - 1\)"):
         parse_value(p, "9" * 300)
     with pytest.raises(ValueProblem, match="a 310-digit number is too large"):

@@ -70,6 +70,8 @@ class Run:
                  stats_interval: float = 4.0, image_every: int = 0, clip=None,
                  previews: bool = False):
         self.graph = graph.copy()
+        if output:
+            _drop_refused_output(self.graph)     # -o decides; the file's own place is unused
         self.options = options or RunOptions()
         if self.options.base_dir is None and source is not None:
             self.options.base_dir = Path(source).parent
@@ -80,7 +82,14 @@ class Run:
             # the graph in the outputs repeats this run exactly
             self.graph.set_param(train_id, "seed", self.trainer.seed)
         self.source = source
-        self.wanted_output = output_path(output or self.program.train.params["output"], source)
+        if output:
+            self.wanted_output = output_path(output, source)
+        else:
+            try:
+                self.wanted_output = output_path(self.program.train.params["output"], source,
+                                                 from_graph=True)
+            except ValueError as exc:      # validation refuses it first; this is the backstop
+                raise EngineError(str(exc)) from None
         self.save = save
         self.stats_interval = stats_interval
         self.image_every = image_every
@@ -163,23 +172,30 @@ class Run:
     def events(self) -> Iterator[Event]:
         if self.save:
             self.output = OutputFile(self.wanted_output)
+        self._finished = False
+        self._started = time.monotonic()
         try:
             yield from self._train_events()
+        except GeneratorExit:
+            # the consumer stopped listening: not a failure; keep what was trained, once
+            self._finish_quietly()
+            raise
         except BaseException:
             # an error mid-run (out of memory, a bad image file) keeps what was trained
-            if self.trainer.pixels is not None and self.output is not None:
-                try:
-                    self._write(self._started, final=True)
-                except Exception:
-                    pass
+            self._finish_quietly()
             raise
-        finally:
-            if self.output is not None:
-                self.output.discard_if_empty()
+
+    def _finish_quietly(self) -> None:
+        if not self._finished and self.trainer.pixels is not None:
+            try:
+                self._write(self._started, final=True)
+            except Exception:        # noqa: BLE001 - the original error is the one to report
+                pass
+        self._finished = True
 
     def _train_events(self) -> Iterator[Event]:
         trainer = self.trainer
-        self._started = started = time.monotonic()
+        started = self._started
         last_stats = last_snapshot_time = started
         last_snapshot_epoch = None
         info = None
@@ -211,15 +227,18 @@ class Run:
         kind = "stopped" if stopped else "done"
         final = Event(kind, trainer.epoch, trainer.epochs, info.t if info else 0.0,
                       trainer.learnrate, self._loss(), self._summary())
-        if trainer.pixels is not None:
+        if trainer.pixels is not None and not self._finished:
             final.path = self._write(started, final=True)
             final.image = trainer.image().cpu()
             final.previews = self._previews(trainer.epoch, final=True)
+        self._finished = True      # written once: closing the generator later writes nothing
+        out = self.output
         self.result = RunResult(
             trainer.image().cpu() if trainer.pixels is not None else torch.zeros(1, 3, 1, 1),
             final.stats or [], trainer.epoch - trainer.start_epoch, trainer.seed, stopped,
-            self.output.path if self.output and self.output.written else None,
-            getattr(self, "_sidecar", None), time.monotonic() - started)
+            out.path if out is not None and out.written else None,
+            out.sidecar if out is not None and out.written else None,
+            time.monotonic() - started)
         yield final
 
     def run(self, on_event: Callable[[Event], None] | None = None) -> RunResult:
@@ -269,9 +288,17 @@ class Run:
             return None
         header = self._header(started)
         try:
-            path = self.output.write(self.trainer.image(), self.graph, header)
-            if final:
-                self._sidecar = self.output.write_sidecar(self.graph, header)
+            return self.output.write(self.trainer.image(), self.graph, header, sidecar=final)
         except OSError as exc:
-            raise EngineError(f"cannot write {self.output.path}: {exc.strerror or exc}") from None
-        return path
+            where = self.output.path or self.output.wanted
+            raise EngineError(f"cannot write {where}: {exc.strerror or exc}") from None
+
+
+def _drop_refused_output(graph: Graph) -> None:
+    """With -o given, a Train `output` that would be refused is unused: reset it to the
+    default, so that it neither stops the run nor travels on in the image's graph."""
+    from ..output_names import output_problem
+
+    for node in graph:
+        if node.type == "train" and output_problem(node.params.get("output")):
+            graph.reset_param(node.id, "output")

@@ -2,8 +2,11 @@
 
 ```yaml
 format: clipig-nodes-graph
-version: 2
+version: 3
 description: Strawberries on grass    # optional
+inputs:                               # optional: the template's named arguments, in order
+  prompt: {param: text.text, description: What to paint}
+  seed: train.seed                    # short form: no description
 nodes:                                # id -> node, in order
   pixels:
     type: pixels
@@ -29,16 +32,18 @@ import reprlib
 from pathlib import Path
 
 from ..problems import Problem, ProblemsError
-from ..yamlio import MAX_BYTES, LineDict, YamlError, dump_yaml, line_of, load_yaml, read_text, write_atomic
+from ..yamlio import (MAX_BYTES, LineDict, NotRegularFile, YamlError, dump_yaml, line_of,
+                      load_yaml, open_regular, read_text, write_atomic)
 from .migrations import VERSION, migrate
-from .model import ID_PATTERN, Graph, GraphError, Link, check_id
+from .model import ID_PATTERN, Graph, GraphError, Input, Link, check_id
 
 FORMAT = "clipig-nodes-graph"
 SUFFIX = ".graph.yaml"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-TOP_KEYS = ("format", "version", "description", "nodes", "links")
+TOP_KEYS = ("format", "version", "description", "inputs", "nodes", "links")
 NODE_KEYS = ("type", "pos", "params")
+INPUT_KEYS = ("param", "description")
 MAX_DEPTH = 32            # nesting of a param value; deeper is not a param, it is an attack or a bug
 MAX_VALUES = 100_000      # scalars in one file; YAML aliases can make a small file huge
 
@@ -67,6 +72,10 @@ def graph_to_dict(graph: Graph) -> dict:
     data = {"format": FORMAT, "version": VERSION}
     if graph.description:
         data["description"] = graph.description
+    if graph.inputs:
+        data["inputs"] = {name: (item.target if not item.description
+                                 else {"param": item.target, "description": item.description})
+                          for name, item in graph.inputs.items()}
     data["nodes"] = nodes
     data["links"] = [str(link) for link in graph.links]
     return data
@@ -142,17 +151,19 @@ def detect_kind(path) -> str:
     try:
         if path.is_dir():
             raise IsADirectoryError
-        with open(path, "rb") as f:
+        with open_regular(path) as f:      # a FIFO or device would block or never end
             raw = f.read(len(PNG_SIGNATURE))
             if raw == PNG_SIGNATURE:
                 return "png"
-            if path.stat().st_size > MAX_BYTES:
-                return "legacy"
-            raw += f.read()
+            raw += f.read(MAX_BYTES + 1 - len(raw))
+            if len(raw) > MAX_BYTES:
+                return "legacy"          # the reader reports it as too large
     except FileNotFoundError:
         raise ProblemsError([Problem("no such file", source=str(path))], "cannot open") from None
     except IsADirectoryError:
         raise ProblemsError([Problem("is a folder, not a file", source=str(path))], "cannot open") from None
+    except NotRegularFile as exc:
+        raise ProblemsError([Problem(exc.strerror, source=str(path))], "cannot open") from None
     except OSError as exc:
         raise ProblemsError([Problem(f"cannot read: {exc.strerror or exc}", source=str(path))],
                             "cannot open") from None
@@ -274,6 +285,16 @@ def _build(data, source, lines) -> tuple[Graph, list[Problem]]:
         links = []
     for i, text in enumerate(links):
         _add_link(graph, check, links, i, text, nodes)
+
+    inputs = data.get("inputs")
+    if inputs is None:
+        inputs = {}
+    elif not isinstance(inputs, dict):
+        check.add(f"inputs is a mapping of name -> node.param, got {_kind(inputs)}",
+                  "inputs", data, "inputs")
+        inputs = {}
+    for name, entry in inputs.items():
+        _add_input(graph, check, inputs, name, entry)
     return graph, check.problems
 
 
@@ -340,6 +361,29 @@ def _add_link(graph, check, links, i, text, nodes) -> None:
         check.add(f"duplicate link {link}", path, links, i)
         return
     graph.connect(link.src, link.src_socket, link.dst, link.dst_socket)
+
+
+def _add_input(graph, check, inputs, name, entry) -> None:
+    """`name: node.param` or `name: {param: node.param, description: text}`. Whether the
+    node and param exist is validation's job (graph.inputs), as for node types."""
+    path = f"inputs.{name}"
+    if isinstance(entry, dict):
+        for key in entry:
+            if key not in INPUT_KEYS:
+                check.add(f"unknown key {_short(key)} (an input has {', '.join(INPUT_KEYS)})",
+                          f"{path}.{key}", entry, key)
+                return
+        target, description = entry.get("param"), entry.get("description") or ""
+        if not isinstance(description, str):
+            check.add("description is text", f"{path}.description", entry, "description")
+            return
+    else:
+        target, description = entry, ""
+    try:
+        node, param = Input.split_target(target)
+        graph.add_input(name, node, param, description)
+    except GraphError as exc:
+        check.add(str(exc), path, inputs, name)
 
 
 # --- plain values ----------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..registry import (CONSTRAINT_CAT, FEATURE_CAT, SINK, SOURCE, TARGET_CAT, T
 from ..values import ValueProblem, check_over_run, is_dynamic, parse_value
 from .chains import chain_into
 from .connect import socket_problem
+from .inputs import input_problems
 from .model import Graph
 
 TRAIN, PIXELS = "train", "pixels"
@@ -71,6 +72,7 @@ def analyse(graph: Graph, registry=None, *, check_files: bool = False, base_dir=
     _check_counts(result, registry)
     _check_chains(result, registry)
     _check_reachability(result, registry, useful)
+    result.problems += input_problems(graph, registry)
     return result
 
 

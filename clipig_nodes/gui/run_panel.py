@@ -5,10 +5,12 @@ batch of views CLIP saw. It renders RunMessages; it starts nothing itself."""
 from __future__ import annotations
 
 from collections import deque
+from pathlib import Path
 from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
+from ..video import Recording
 from .runner import RunMessage, rgba
 
 IMAGE_WIDTH = 372
@@ -32,6 +34,7 @@ class RunPanel:
         self.last_stats = None
         self.pixels = None
         self.mono_font = mono_font
+        self.recording = Recording(Path.cwd())      # the Record toggle (a video per run)
         with dpg.group(parent=parent) as self.group:
             dpg.add_text("Run", color=(170, 175, 190))
             with dpg.group(horizontal=True):
@@ -44,6 +47,9 @@ class RunPanel:
                                                    enabled=False)
                 self.save_button = dpg.add_button(label="Save image", callback=on_save_image,
                                                   enabled=False)
+                self.record_box = dpg.add_checkbox(
+                    label="Record", callback=lambda _s, value: self._note(
+                        self.recording.set_wanted(value)))
             if themes is not None:
                 dpg.bind_item_theme(self.start_button, themes.run_button)
                 dpg.bind_item_theme(self.stop_button, themes.stop_button)
@@ -57,7 +63,10 @@ class RunPanel:
                                  (self.pause_button, "pause or resume the training"),
                                  (self.save_button, "save the image as PNG with the graph "
                                                     "embedded, never over an existing file "
-                                                    "(Ctrl+S)")):
+                                                    "(Ctrl+S)"),
+                                 (self.record_box, "write the run as a video, clipig-run.mp4 "
+                                                   "(or -1, -2, ...: never over a file) in the "
+                                                   "folder the editor started in")):
                 with dpg.tooltip(button):
                     dpg.add_text(text, wrap=300)
             self.progress = dpg.add_progress_bar(default_value=0.0, width=-1, overlay="not running")
@@ -122,6 +131,7 @@ class RunPanel:
     def apply(self, messages: list[RunMessage]) -> None:
         latest_image = None
         for message in messages:
+            self._note(self.recording.feed(message.kind, message.image))
             if message.kind == "started":
                 self.reset()
                 self.epochs = message.epochs
@@ -159,6 +169,12 @@ class RunPanel:
             dpg.fit_axis_data(self.y_axis)
         if any(m.stats for m in messages):
             self._show_stats(self.last_stats)
+
+    def _note(self, text: str | None) -> None:
+        """Recording news (started, finished, failed) goes under the image."""
+        if text:
+            dpg.configure_item(self.edits, show=True)
+            dpg.set_value(self.edits, text)
 
     def epochs_per_second(self) -> float:
         if len(self.times) < 2:

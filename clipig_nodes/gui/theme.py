@@ -8,8 +8,8 @@ from pathlib import Path
 
 import dearpygui.dearpygui as dpg
 
-from ..registry import (CONSTRAINT, CONSTRAINT_CAT, FEATURE, FEATURE_CAT, IMAGE, SINK, SOURCE,
-                        TARGET, TARGET_CAT, TRANSFORM)
+from ..registry import (CONSTRAINT, CONSTRAINT_CAT, FEATURE, FEATURE_CAT, IMAGE, MODEL,
+                        MODEL_CAT, SINK, SOURCE, TARGET, TARGET_CAT, TRANSFORM)
 
 # socket type -> pin and link colour
 SOCKET_COLORS = {
@@ -17,12 +17,14 @@ SOCKET_COLORS = {
     FEATURE: (255, 190, 60),
     CONSTRAINT: (200, 125, 255),
     TARGET: (80, 215, 140),
+    MODEL: (240, 110, 110),
 }
 
 # category -> title bar colour
 CATEGORY_COLORS = {
     SOURCE: (38, 110, 120),
     TRANSFORM: (45, 80, 140),
+    MODEL_CAT: (135, 55, 55),
     FEATURE_CAT: (140, 100, 30),
     CONSTRAINT_CAT: (100, 60, 140),
     TARGET_CAT: (40, 120, 75),

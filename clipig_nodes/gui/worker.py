@@ -287,9 +287,14 @@ class Worker:
         return out
 
 
-def main(commands, events, threads: int | None = None, nice: int = 5) -> None:
+def main(commands, events, threads: int | None = None, nice: int = 5, lifeline=None) -> None:
     """Entry point of the training process. It runs at a slightly lower priority, so that
-    when the CPU is contended the editor's frames come first (training takes the rest)."""
+    when the CPU is contended the editor's frames come first (training takes the rest).
+    `lifeline` (the child end of a clipig_nodes.lifeline.Lifeline) ends this process when
+    the editor dies."""
+    if lifeline is not None:
+        from ..lifeline import watch_parent
+        watch_parent(lifeline)
     if nice and hasattr(os, "nice"):
         try:
             os.nice(nice)
