@@ -17,7 +17,7 @@ import copy
 import itertools
 from typing import Any, Callable, Iterable
 
-from .model import Graph, GraphError, Input, Link, Node, check_id
+from .model import Graph, GraphError, Group, Input, Link, Node, check_id
 
 _MISSING = object()
 
@@ -468,6 +468,94 @@ class Compound(Command):
     def undo(self, graph):
         for command in reversed(self.commands):
             command.undo(graph)
+
+
+# --- groups and reroutes -------------------------------------------------------------------------
+
+class AddGroup(Command):
+    """A titled, coloured frame around nodes (editor layout only)."""
+
+    structural = False
+
+    def __init__(self, title: str, nodes: Iterable[str], color=(90, 110, 150)):
+        self.group = Group(str(title), tuple(int(c) for c in color), list(dict.fromkeys(nodes)))
+        self.label = f"group {title}"
+
+    def do(self, graph):
+        for node_id in self.group.nodes:
+            graph.node(node_id)
+        graph.groups.append(copy.deepcopy(self.group))
+
+    def undo(self, graph):
+        graph.groups.pop()
+
+
+class RemoveGroup(Command):
+    """Take a frame away (its nodes stay)."""
+
+    structural = False
+
+    def __init__(self, index: int):
+        self.index = index
+        self._group: Group | None = None
+        self.label = "ungroup"
+
+    def do(self, graph):
+        if not 0 <= self.index < len(graph.groups):
+            raise GraphError(f"no group {self.index}")
+        self._group = graph.groups.pop(self.index)
+        self.label = f"ungroup {self._group.title}"
+
+    def undo(self, graph):
+        graph.groups.insert(self.index, self._group)
+
+
+class EditGroup(Command):
+    """Change a frame's title, colour or nodes (None: unchanged)."""
+
+    structural = False
+
+    def __init__(self, index: int, title: str | None = None, color=None, nodes=None):
+        self.index = index
+        self.changes = {k: v for k, v in (("title", title), ("color", color), ("nodes", nodes))
+                        if v is not None}
+        if "color" in self.changes:
+            self.changes["color"] = tuple(int(c) for c in self.changes["color"])
+        if "nodes" in self.changes:
+            self.changes["nodes"] = list(dict.fromkeys(self.changes["nodes"]))
+        self._old: dict = {}
+        self.label = "edit group"
+
+    def do(self, graph):
+        if not 0 <= self.index < len(graph.groups):
+            raise GraphError(f"no group {self.index}")
+        group = graph.groups[self.index]
+        for node_id in self.changes.get("nodes", []):
+            graph.node(node_id)
+        self._old = {k: copy.deepcopy(getattr(group, k)) for k in self.changes}
+        for key, value in self.changes.items():
+            setattr(group, key, copy.deepcopy(value))
+        self.label = f"edit group {group.title}"
+
+    def undo(self, graph):
+        group = graph.groups[self.index]
+        for key, value in self._old.items():
+            setattr(group, key, value)
+
+
+def insert_reroute_command(graph: Graph, registry, link: Link, pos) -> Compound:
+    """A reroute dot on `link`: src -> dot -> dst, keeping the link's place in the order."""
+    socket = registry[graph.node(link.src).type].output(link.src_socket)
+    if socket is None:
+        raise GraphError(f"{link.src} has no output '{link.src_socket}'")
+    type_name = f"reroute_{socket.type.lower()}"
+    if registry.get(type_name) is None:
+        raise GraphError(f"no reroute for {socket.type} links")
+    dot = graph.unique_id(type_name)
+    return Compound([AddNode(type_name, dot, pos=pos),
+                     Connect(Link(dot, "out", link.dst, link.dst_socket), replaces=[link]),
+                     Connect(Link(link.src, link.src_socket, dot, "in"))],
+                    f"reroute {link}")
 
 
 # --- history ------------------------------------------------------------------------------------

@@ -59,6 +59,15 @@ class Node:
     pos: tuple[float, float] = (0.0, 0.0)
 
 
+@dataclass
+class Group:
+    """A titled, coloured frame around some nodes in the editor (no effect on training)."""
+
+    title: str
+    color: tuple[int, int, int] = (90, 110, 150)
+    nodes: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Input:
     """A named input of the graph: sets param `param` of node `node`."""
@@ -112,6 +121,7 @@ class Graph:
         self.links: list[Link] = []
         self.description = description
         self.inputs: dict[str, Input] = {}      # name -> input, in declaration order
+        self.groups: list[Group] = []           # editor frames; ids of removed nodes stay (undo)
 
     # --- nodes ---------------------------------------------------------------------------------
 
@@ -171,6 +181,8 @@ class Graph:
                            new if l.dst == old else l.dst, l.dst_socket) for l in self.links]
         self.inputs = {k: (dataclasses.replace(i, node=new) if i.node == old else i)
                        for k, i in self.inputs.items()}
+        for group in self.groups:
+            group.nodes = [new if n == old else n for n in group.nodes]
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         self.node(node_id).params[name] = value
@@ -265,7 +277,8 @@ class Graph:
         return (self.description == other.description
                 and list(self.nodes.items()) == list(other.nodes.items())
                 and self.links == other.links
-                and list(self.inputs.items()) == list(other.inputs.items()))
+                and list(self.inputs.items()) == list(other.inputs.items())
+                and self.groups == other.groups)
 
     def __repr__(self) -> str:
         return f"<Graph {len(self.nodes)} nodes, {len(self.links)} links>"

@@ -26,6 +26,7 @@ from .chains import chain_into
 from .connect import socket_problem
 from .inputs import input_problems
 from .model import Graph
+from .reroute import splice_reroutes
 
 TRAIN, PIXELS = "train", "pixels"
 _URL = re.compile(r"^https?://", re.I)
@@ -61,6 +62,7 @@ def validate(graph: Graph, registry=None, *, check_files: bool = False,
 def analyse(graph: Graph, registry=None, *, check_files: bool = False, base_dir=None,
             epochs: int | None = None) -> Analysis:
     registry = registry or default_registry()
+    graph = splice_reroutes(graph)          # reroute dots mean nothing to the engine
     result = Analysis(graph)
     for node in graph:
         _check_node(result, registry, node, check_files, base_dir)
