@@ -76,8 +76,9 @@ def test_crop_that_the_image_cannot_give_names_the_node(tmp_path, tiny_clip, typ
     ("--seed", str(2**70)), ("--seed", "2**70"), ("--seed", "-1"), ("--seed", "9" * 5000),
     ("--epochs", "-1"), ("--epochs", str(10**12)),
 ])
-def test_seed_and_epochs_out_of_range_are_usage_errors(tmp_path, option, value):
-    result = cli("run", write_graph(tmp_path), option, value, "-o", f"{tmp_path}/out/")
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_seed_and_epochs_out_of_range_are_usage_errors(tmp_path, option, value, command):
+    result = cli(command, write_graph(tmp_path), option, value, "-o", f"{tmp_path}/out/")
     assert result.returncode == 2
     assert f"argument {option}: expected a whole number from 0 to " in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
