@@ -113,3 +113,14 @@ def test_seed_out_of_range_from_python_is_an_engine_error(tiny_clip):
     with pytest.raises(EngineError, match=r"seed 1180591620717411303424 is out of range: use 0 to "
                                           r"2\*\*63 - 1"):
         Trainer(compile_graph(minimal()), RunOptions(seed=2**70, model=tiny_clip, device="cpu"))
+
+
+@pytest.mark.parametrize("args,option", [
+    (("bench", "--resolution", "100000"), "--resolution"), (("bench", "--batch", "0"), "--batch"),
+    (("bench", "--epochs", str(10**12)), "--epochs"),
+    (("gui", "--run-epochs", "-5"), "--run-epochs"),
+])
+def test_other_size_options_are_bounded(args, option):
+    result = cli(*args)
+    assert result.returncode == 2
+    assert f"argument {option}: expected a whole number from " in result.stderr
