@@ -86,6 +86,9 @@ class RunControl:
         if self.runner.state != RUNNING:
             self.status("previews come from the running training: Start it (F5), then ask again")
             return False
+        shown = self.preview_window.key
+        if shown and shown != f"{node_id}.{output}":
+            self.runner.cancel_preview(*shown.rsplit(".", 1))     # one requested preview at a time
         self.runner.request_preview(node_id, output)
         self.preview_window.waiting(f"{node_id}.{output}")
         self.status(f"preview of {node_id}.{output} asked for")
@@ -102,7 +105,9 @@ class RunControl:
             self.run_panel.set_step(None)
         if message.kind == "preview":
             if message.image is not None:
-                self.preview_window.show(message.message, message.image)
+                # the window follows the output asked for (or the first preview node's)
+                if self.preview_window.key in (None, message.message):
+                    self.preview_window.show(message.message, message.image)
             else:
                 self.status(f"no preview of {message.message}", error=True)
         elif message.kind == "started":

@@ -131,6 +131,10 @@ class Runner:
         (message "node.output", image [H, W, 3] uint8)."""
         self._send("preview", node_id, output)
 
+    def cancel_preview(self, node_id: str, output: str) -> None:
+        """Stop sending an output's image (the preview window shows another one)."""
+        self._send("unpreview", node_id, output)
+
     def drain(self, limit: int = 500) -> list[RunMessage]:
         messages: list[RunMessage] = []
         if self.events is None:
