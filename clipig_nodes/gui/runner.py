@@ -127,9 +127,12 @@ class Runner:
         self._send("update", dumps_graph(graph))
 
     def request_preview(self, node_id: str, output: str) -> None:
-        """Ask the run for one node output's image; it answers with a "preview" RunMessage
-        (message "node.output", image [H, W, 3] uint8)."""
+        """Ask the run for one node output's image: it comes in the epoch messages'
+        `previews` ("node.output" -> [H, W, 3] uint8) until `cancel_preview`."""
         self._send("preview", node_id, output)
+
+    def cancel_preview(self, node_id: str, output: str) -> None:
+        self._send("unpreview", node_id, output)
 
     def drain(self, limit: int = 500) -> list[RunMessage]:
         messages: list[RunMessage] = []
