@@ -340,7 +340,7 @@ def test_template_gallery_shows_pictures_descriptions_and_opens(app):
 
 def test_paste_far_away_fits_the_graph_so_the_copies_are_seen(straw):
     text = straw.copy(["random_shift"])
-    command = straw.paste(text, at=(9000.0, 7000.0))
+    command = straw.paste(text, at=(2700.0, 1300.0))      # off screen, within reach of 25%
     straw.pump(10)
     assert command.new_ids[0] not in straw.editor.outside()
     assert not straw.editor.outside()
