@@ -218,8 +218,8 @@ def test_preview_request_and_answer(straw, monkeypatch):
     assert straw.preview_window.shown
     image = np.zeros((40, 60, 3), np.uint8)
     image[:, :30] = 255
-    straw._run_message(RunMessage("epoch", 3, 10, previews={"random_rotate.image": image,
-                                                            "other.image": image[:, :10]}))
+    straw._run_message(RunMessage("preview", image=image[:, :10], message="other.image"))
+    straw._run_message(RunMessage("preview", image=image, message="random_rotate.image"))
     assert straw.preview_window.images_shown == 1
     texture = np.array(dpg.get_value(straw.preview_window.texture)).reshape(40, 60, 4)
     assert texture[0, 0, 0] == 1.0 and texture[0, 59, 0] == 0.0

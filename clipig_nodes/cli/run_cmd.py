@@ -46,13 +46,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fast-kernels", action="store_true",
                         help="CUDA: allow non-deterministic kernels (faster; the same seed may "
                              "then give a slightly different image)")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="set one of the graph's inputs (e.g. prompt=\"a lighthouse\", "
-                             "size=\"768 512\"); checked against the bound param")
     parser.add_argument("--video", metavar="FILE.mp4",
                         help="also write the optimisation as a video (never over a file)")
     parser.add_argument("--video-every", type=int, default=1, metavar="N",
                         help="one video frame every N epochs (default 1)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="set one of the graph's inputs (e.g. prompt=\"a lighthouse\", "
+                             "size=\"768 512\"); checked against the bound param")
     parser.add_argument("-v", "--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 quiet, 1 progress bar, 2 also the statistics table")
 

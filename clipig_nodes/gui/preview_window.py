@@ -1,8 +1,9 @@
 """A small window showing what one node output looks like in the running training.
 
 The node menu's "Preview output" asks the training process for it (Runner.request_preview
-sends ("preview", node_id, output)); the images come back in the epoch messages'
-`previews` dict ("node_id.output" -> [H, W, 3] uint8), each replacing the last.
+sends ("preview", node_id, output)); the answer comes back as a RunMessage of kind
+"preview" whose `message` is "node_id.output" and whose `image` is an [H, W, 3] uint8
+array. Each answer replaces the picture shown for that output.
 """
 
 from __future__ import annotations

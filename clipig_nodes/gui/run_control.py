@@ -86,9 +86,9 @@ class RunControl:
         if self.runner.state != RUNNING:
             self.status("previews come from the running training: Start it (F5), then ask again")
             return False
-        old = self.preview_window.key
-        if old and old != f"{node_id}.{output}":
-            self.runner.cancel_preview(*old.split(".", 1))      # one output previewed at a time
+        shown = self.preview_window.key
+        if shown and shown != f"{node_id}.{output}":
+            self.runner.cancel_preview(*shown.rsplit(".", 1))     # one requested preview at a time
         self.runner.request_preview(node_id, output)
         self.preview_window.waiting(f"{node_id}.{output}")
         self.status(f"preview of {node_id}.{output} asked for")
@@ -103,11 +103,14 @@ class RunControl:
             self.run_panel.set_step("first epoch ...")
         elif message.kind in ("epoch", "done", "stopped", "error"):
             self.run_panel.set_step(None)
-        key = self.preview_window.key
-        previews = getattr(message, "previews", None) or {}
-        if key and key in previews:
-            self.preview_window.show(key, previews[key])
-        if message.kind == "started":
+        if message.kind == "preview":
+            if message.image is not None:
+                # the window follows the output asked for (or the first preview node's)
+                if self.preview_window.key in (None, message.message):
+                    self.preview_window.show(message.message, message.image)
+            else:
+                self.status(f"no preview of {message.message}", error=True)
+        elif message.kind == "started":
             self.run_panel.set_state(RUNNING)
             self.status(message.message)
         elif message.kind == "updated":

@@ -90,6 +90,9 @@ def sweep(graph, out, grid: Mapping[str, Iterable] | Iterable[str] | None = None
     """
     graph, base_dir, source = _load(graph)
     out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ProblemsError([Problem("is a file; a sweep writes into a folder", source=str(out))],
+                            "bad sweep")
     if grid is None:
         grid = {}
     elif not isinstance(grid, Mapping):
@@ -99,6 +102,9 @@ def sweep(graph, out, grid: Mapping[str, Iterable] | Iterable[str] | None = None
                          base_dir=str(base_dir) if base_dir else None)
     if epochs is not None and epochs < 0:
         raise ProblemsError([Problem("epochs must be >= 0")], "bad sweep")
+    if batch not in (None, "", "auto") and not (str(batch).isdigit() and int(batch) >= 1):
+        raise ProblemsError([Problem(f"batch is a whole number >= 1 or auto, got {batch!r}")],
+                            "bad sweep")
     jobs = expand(graph, grid, zip_values=zip, fixed=set, default_seed=seed, salt=options.salt())
     _validate(jobs, base_dir)
     runner = _runner(ray, options, batch, ray_cpus, ray_gpus)      # says now if Ray is missing
@@ -173,7 +179,8 @@ def _validate(jobs: list[Job], base_dir) -> None:
 def _runner(ray, options, batch, ray_cpus, ray_gpus):
     if ray:
         from .ray_runner import RayRunner
-        return RayRunner(options, ray, num_cpus=ray_cpus, num_gpus=ray_gpus)
+        size = 1 if batch in (None, "", "auto") else max(1, int(batch))
+        return RayRunner(options, ray, num_cpus=ray_cpus, num_gpus=ray_gpus, batch=size)
     from .local import LocalRunner
     return LocalRunner(options, batch)
 
@@ -233,7 +240,7 @@ def _adopt(index: SweepIndex, job: Job) -> bool:
 def _record(index: SweepIndex, job: Job, result: JobResult, options: JobOptions) -> Entry:
     entry = Entry(job.key, job.name, job.inputs, result.seed if result.seed is not None else job.seed,
                   epochs=result.epochs, runtime=round(result.runtime, 3), loss=result.loss,
-                  stats=result.stats)
+                  stats=result.stats, worker=result.worker)
     if result.error is not None or result.image is None:
         entry.status, entry.error = FAILED, result.error or "no image"
     else:

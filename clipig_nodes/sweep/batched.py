@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 
 from ..engine import imaging
+from ..engine.errors import is_out_of_memory, out_of_memory_error
 from ..engine.executor import TargetCall, call_node
 
 
@@ -44,7 +45,9 @@ class BatchedTrainers:
         saved = [_rng_state(t) for t in self.trainers]
         try:
             return self._step()
-        except torch.OutOfMemoryError:
+        except (RuntimeError, MemoryError) as exc:
+            if not is_out_of_memory(exc):
+                raise
             for trainer, state in zip(self.trainers, saved):
                 _restore_rng(trainer, state)
                 if trainer.optimizer is not None:
@@ -70,6 +73,9 @@ class BatchedTrainers:
             z = _shared_encode(trainers, parts)
             results = [_losses(t.executor, part, zj, ctx)
                        for t, part, zj, ctx in zip(trainers, parts, z, contexts)]
+        # as Trainer.forward_backward: a loss without gradient (no features or constraints
+        # active) steps nothing and records nothing
+        results = [r if r[0] is not None and r[0].requires_grad else (None, [], {}) for r in results]
         stepping = [(t, r) for t, r in zip(trainers, results) if r[0] is not None]
         for t, _ in stepping:
             t.optimizer.zero_grad(set_to_none=False)
@@ -109,7 +115,8 @@ def train_batch(trainers: list, on_epoch: Callable[[int, int, int], None] | None
                 batch.step()
             except OutOfMemory:
                 if len(members) == 1:
-                    raise torch.OutOfMemoryError("one job alone does not fit in device memory") from None
+                    t = trainers[members[0]]
+                    raise out_of_memory_error(t.device.type, t.epoch) from None
                 half = len(members) // 2
                 queue[:0] = [members[:half], members[half:]]
                 break

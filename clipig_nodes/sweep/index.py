@@ -36,6 +36,7 @@ class Entry:
     loss: float | None = None
     stats: list = field(default_factory=list)
     error: str | None = None
+    worker: str = ""                  # host:pid that trained it
 
 
 class SweepIndex:

@@ -36,19 +36,22 @@ def _ray():
 _trainers: dict[str, JobTrainer] = {}      # in a worker process: kept between tasks (CLIP stays loaded)
 
 
-def _train(key: str, graph_text: str, options: JobOptions) -> JobResult:
-    """The task body, run in a Ray worker."""
+def _train(keys: list[str], graph_texts: list[str], options: JobOptions) -> list[JobResult]:
+    """The task body, run in a Ray worker: one job, or a batch trained together."""
     from ..graph.fileformat import loads_graph
 
     trainer = _trainers.get(repr(options))
     if trainer is None:
         trainer = _trainers[repr(options)] = JobTrainer(options)
-    return trainer.run(key, loads_graph(graph_text))
+    graphs = [loads_graph(text) for text in graph_texts]
+    if len(keys) == 1:
+        return [trainer.run(keys[0], graphs[0])]
+    return trainer.run_batch(keys, graphs)
 
 
 class RayRunner:
     def __init__(self, options: JobOptions, address: str, num_cpus: float = 1,
-                 num_gpus: float | None = None, max_retries: int = MAX_RETRIES):
+                 num_gpus: float | None = None, max_retries: int = MAX_RETRIES, batch: int = 1):
         self.ray = _ray()                   # fail before anything runs when Ray is missing
         self.options = options
         self.address = address
@@ -56,6 +59,7 @@ class RayRunner:
         device = (options.device or "").lower()
         self.num_gpus = num_gpus if num_gpus is not None else (1 if device.startswith("cuda") else 0)
         self.max_retries = max_retries
+        self.batch = max(1, batch)              # jobs per task, trained together (sweep.batched)
 
     def _connect(self) -> bool:
         """Connect (or start a local Ray); True when this call started Ray and must stop it."""
@@ -90,18 +94,20 @@ class RayRunner:
                                               num_gpus=self.num_gpus, max_retries=self.max_retries,
                                               retry_exceptions=False)
             options = ray.put(self.options)
-            pending = {task.remote(job.key, dumps_graph(job.graph), options): job for job in jobs}
+            chunks = [jobs[i:i + self.batch] for i in range(0, len(jobs), self.batch)]
+            pending = {task.remote([j.key for j in chunk], [dumps_graph(j.graph) for j in chunk],
+                                   options): chunk for chunk in chunks}
             try:
                 while pending:
                     done, _ = ray.wait(list(pending), num_returns=1)
                     for ref in done:
-                        job = pending.pop(ref)
+                        chunk = pending.pop(ref)
                         try:
-                            result = ray.get(ref)
+                            results = ray.get(ref)
                         except ray.exceptions.RayError as exc:   # retries used up, or a bug
-                            result = JobResult(job.key, None, error=f"Ray task failed: "
-                                                                    f"{str(exc).splitlines()[0]}")
-                        yield result
+                            error = f"Ray task failed: {str(exc).splitlines()[0]}"
+                            results = [JobResult(job.key, None, error=error) for job in chunk]
+                        yield from results
             finally:
                 for ref in pending:                   # Ctrl-C or an error: leave no work behind
                     ray.cancel(ref, force=True)
