@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from clipig_nodes.expressions import (LEARNRATE, RESOLUTION, TARGET_FEATURE, TIME, ExpressionError,
                                       compile_expression)
 from clipig_nodes.expressions.intervals import Interval
-from clipig_nodes.expressions.ranges import RangeError, check_range, default_bounds, value_range
+from clipig_nodes.expressions.ranges import RangeError, check_range, value_range
 from clipig_nodes.graph.fileformat import save_graph
 from clipig_nodes.graph.validate import validate
 
@@ -287,3 +287,9 @@ def test_huge_numbers_are_refused_where_written(node, param, value, message, reg
 def test_long_but_valid_numbers_pass(registry):
     g = _graph_with("train", "learnrate", "12345678901234567890123")   # a float param: 1.2e22
     assert not [p for p in validate(g, registry) if p.is_error]
+
+
+def test_learnrate_bounds_cover_every_optimizer():
+    from clipig_nodes.engine.optimizers import OPTIMIZERS, base_rate
+    from clipig_nodes.graph.run_bounds import BASE_RATES
+    assert all(BASE_RATES.contains(base_rate(name)) for name in OPTIMIZERS)

@@ -20,6 +20,7 @@ import ast
 import math
 from typing import Callable, Mapping
 
+from . import bounds as bd
 from . import intervals as iv
 from .host import Expression
 from .intervals import ANY, BOOL, UNIT, Interval, RangeFailure, fmt
@@ -231,7 +232,7 @@ class _Walker:
             return iv.neg(x)
         if isinstance(node.op, ast.UAdd):
             return x
-        return iv.to_bool([x]) if x.is_point else BOOL     # not: 0 or 1
+        return bd.to_bool([x]) if x.is_point else BOOL     # not: 0 or 1
 
     def _BinOp(self, node):
         a, b = self.walk(node.left), self.walk(node.right)
@@ -320,7 +321,7 @@ class _Walker:
             return UNIT
         if name in ("min", "max") and len(node.args) == 1:       # min(res), max(res)
             pair = [self.bounds.get("width", ANY), self.bounds.get("height", ANY)]
-            return iv.minimum(pair) if name == "min" else iv.maximum(pair)
+            return bd.minimum(pair) if name == "min" else bd.maximum(pair)
         args = [self.walk(a) for a in node.args]
         if any(a is None for a in args):
             return None

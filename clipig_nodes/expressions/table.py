@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import hostmath
-from . import intervals as iv
+from . import bounds as iv
+from .intervals import monotone, power
 from .groups import LEARNRATE, RESOLUTION, TARGET_FEATURE, TIME
 
 
@@ -36,7 +37,7 @@ class Function:
 def _math(name, host=None, tensor=None, bounds=None, n_min=1, n_max=None, doc="", **kw):
     host = host or getattr(math, name)
     return Function(name, host, tensor or f"torch.{name}",
-                    bounds or iv.monotone(name, host), n_min,
+                    bounds or monotone(name, host), n_min,
                     n_min if n_max is None else n_max, doc, **kw)
 
 
@@ -61,7 +62,7 @@ _ENTRIES = [
     Function("float", float, "t_float", iv.to_float, doc="as a float"),
     Function("bool", bool, "t_bool", iv.to_bool, doc="1 (true) unless 0", returns_int=True),
     # math (``pow`` is math.pow, as in CLIPig's ``from math import *``)
-    _math("pow", math.pow, "torch.pow", lambda a: iv.power(a[0], a[1], "pow", math.pow), 2,
+    _math("pow", math.pow, "torch.pow", lambda a: power(a[0], a[1], "pow", math.pow), 2,
           doc="x to the power y (always a float)"),
     _math("sqrt", doc="square root"),
     _math("exp", doc="e to the power x"),
