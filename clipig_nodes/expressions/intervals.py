@@ -128,8 +128,11 @@ def call(name: str, host: Callable, *args):
     try:
         return host(*args)
     except EVALUATION_ERRORS as exc:
-        shown = ", ".join(fmt(a) for a in args)
-        raise RangeFailure(f"cannot compute {name}({shown}) ({describe_error(exc)})") from None
+        if name == "**":
+            shown = f"{fmt(args[0])} ** {fmt(args[1])}"
+        else:
+            shown = f"{name}({', '.join(fmt(a) for a in args)})"
+        raise RangeFailure(f"cannot compute {shown} ({describe_error(exc)})") from None
 
 
 def at_end(name: str, host: Callable, x, *rest):
@@ -170,11 +173,17 @@ def finite(x):
 
 # ------------------------------------------------------------------ arithmetic
 
+def _too_large_for_float(x, y) -> RangeFailure:
+    """An int beyond the float range met a float: the host raises OverflowError."""
+    big = x if isinstance(x, int) and abs(x) > MAX_FLOAT else y
+    return RangeFailure(f"can compute with {fmt(big)}, too large for a float")
+
+
 def _add(x, y):
     try:
         return x + y
-    except OverflowError:       # int + float beyond the float range
-        return INF if (x > 0 or y > 0) else -INF
+    except OverflowError:       # int + float beyond the float range: the host fails too
+        raise _too_large_for_float(x, y) from None
 
 
 def add(a: Interval, b: Interval) -> Interval:
@@ -202,8 +211,8 @@ def _mul(x, y):
         return 0
     try:
         return x * y
-    except OverflowError:
-        return INF if (x > 0) == (y > 0) else -INF
+    except OverflowError:       # int * float beyond the float range: the host fails too
+        raise _too_large_for_float(x, y) from None
 
 
 def mul(a: Interval, b: Interval) -> Interval:
@@ -217,7 +226,7 @@ def mul(a: Interval, b: Interval) -> Interval:
 def reciprocal(what: str, b: Interval) -> Interval:
     if b.contains(0):
         raise RangeFailure(f"{what} by zero")
-    lo, hi = _div(1.0, b.hi), _div(1.0, b.lo)
+    lo, hi = _div(1, b.hi), _div(1, b.lo)        # 1 / int is exact for ints of any size
     return Interval(min(lo, hi), max(lo, hi), nan=b.nan)
 
 

@@ -81,6 +81,10 @@ def check_range(expr: Expression, bounds: Mapping[str, Interval], *, minimum=Non
 
     if found.nan:
         raise RangeError(f"{src} can be NaN (not a number)" + where(lambda r: r.nan))
+    if not whole:
+        for end in (found.lo, found.hi):
+            if isinstance(end, int) and abs(end) > iv.MAX_FLOAT:
+                raise RangeError(f"{src} can reach {fmt(end)}, too large for a float")
     if whole:
         limit = 2 ** 63
         if math.isinf(found.lo) or math.isinf(found.hi):
