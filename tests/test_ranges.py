@@ -114,7 +114,8 @@ def test_check_range_against_a_param():
         check("randint(100000, 100000)", minimum=1, maximum=4096, whole=True)
     with pytest.raises(RangeError, match=r"can reach .* at epoch = 99, above the maximum 16384"):
         check("48 * 2**epoch", minimum=1, maximum=16384, whole=True)
-    with pytest.raises(RangeError, match=r"`48 - 100\*t` can reach -52 at t = 1, below the minimum 1"):
+    with pytest.raises(RangeError,
+                       match=r"`48 - 100\*t` can reach -52 at t = 1, below the minimum 1"):
         check("48 - 100*t", minimum=1, maximum=16384, whole=True)
     with pytest.raises(RangeError, match=r"above the maximum 16384"):
         check("randint(0, 10**100)", minimum=1, maximum=16384, whole=True)
@@ -179,7 +180,8 @@ def test_what_validates_runs(source, seed):
             assert found.nan, (source, ctx)
             continue
         # float ends computed in another order may differ in the last bits
-        slack = 1e-9 * max(1.0, abs(value)) if isinstance(value, float) and math.isfinite(value) else 0
+        is_float = isinstance(value, float) and math.isfinite(value)
+        slack = 1e-9 * max(1.0, abs(value)) if is_float else 0
         assert found.lo - slack <= value <= found.hi + slack, (source, ctx, value, found)
 
 

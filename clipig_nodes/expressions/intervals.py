@@ -15,6 +15,7 @@ is reported as able to overflow while sin(gauss()) is not.
 from __future__ import annotations
 
 import math
+import operator
 import sys
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -239,15 +240,34 @@ def _div(x, y):
         return INF
 
 
+def _quotients(a: Interval, b: Interval, op) -> list:
+    """op (/ or //) at the four corners, computed as the host does (same rounding). An
+    inf / inf corner stands for huge / huge: anything from 0 to inf of that sign."""
+    values = []
+    for x in (a.lo, a.hi):
+        for y in (b.lo, b.hi):
+            try:
+                q = op(x, y)
+            except OverflowError:       # a huge int and a float: the host fails too
+                raise _too_large_for_float(x, y) from None
+            if isinstance(q, float) and math.isnan(q):
+                values += [0, math.copysign(INF, x) * math.copysign(1.0, y)]
+            else:
+                values.append(q)
+    return values
+
+
 def div(a: Interval, b: Interval) -> Interval:
-    return mul(a, reciprocal("divides", b))
+    if b.contains(0):
+        raise RangeFailure("divides by zero")
+    return hull(_quotients(a, b, operator.truediv), nan=any_nan(a, b))
 
 
 def floordiv(a: Interval, b: Interval) -> Interval:
-    q = mul(a, reciprocal("divides (//)", b))
-    lo = math.floor(q.lo) if math.isfinite(q.lo) else q.lo
-    hi = math.floor(q.hi) if math.isfinite(q.hi) else q.hi
-    return Interval(lo, hi, True, q.nan)
+    """a // b = floor(a / b): monotone in each operand while b keeps its sign."""
+    if b.contains(0):
+        raise RangeFailure("divides (//) by zero")
+    return hull(_quotients(a, b, operator.floordiv), integral=True, nan=any_nan(a, b))
 
 
 def mod(a: Interval, b: Interval) -> Interval:

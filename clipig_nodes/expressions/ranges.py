@@ -330,6 +330,12 @@ class _Walker:
         if any(a is None for a in args):
             return None
         function = FUNCTIONS[name]
+        if function.float_args:
+            for a in args:
+                for end in (a.lo, a.hi):
+                    if isinstance(end, int) and abs(end) > iv.MAX_FLOAT:
+                        raise RangeFailure(f"can pass {fmt(end)} to `{name}`, too large for "
+                                           f"a float")
         if not function.random and all(a.is_point for a in args):
             return Interval.point(iv.call(name, function.host, *(a.lo for a in args)))
         return function.bounds(args)
