@@ -11,7 +11,7 @@ import math
 from typing import Callable, Sequence
 
 from . import hostmath
-from .intervals import (ANY, BOOL, INF, UNIT, Interval, RangeFailure, finite, any_nan,
+from .intervals import (BOOL, INF, UNIT, add, Interval, RangeFailure, finite, any_nan,
                         at_end, call, corners, fmt, hull, monotone, mul, neg, reciprocal)
 
 
@@ -308,16 +308,31 @@ def r_randint(args):
     return Interval(a.lo, b.hi, True)
 
 
+# Draws start from 53-bit uniforms, and 1 - random() is never below 2**-53. So the normal
+# draws of Python's gauss (Box-Muller: at most sqrt(2 * 36.74) = 8.6) and normalvariate
+# (ratio of uniforms: z * z <= -4 log u, at most 12.2), and torch's, stay within
+# |z| < NORMAL_MAX, and -log(1 - random()) (exponential, Weibull, Pareto) within NEG_LOG_MAX.
+NORMAL_MAX = 12.5
+NEG_LOG_MAX = 53 * math.log(2.0)
+_SMALLEST_U = 2.0 ** -53
+
+
+def _normal(args) -> Interval:
+    mu = args[0] if args else Interval(0.0, 0.0)
+    sigma = absolute([args[1]]) if len(args) > 1 else Interval(1.0, 1.0)
+    spread = mul(sigma, Interval(0.0, NORMAL_MAX)).hi
+    return add(mu, Interval(-spread, spread))
+
+
 def r_gauss(args):
     _finite_args("gauss", args)
-    if len(args) == 2 and args[1].is_point and args[1].lo == 0:
-        return args[0]
-    return ANY
+    return _normal(args)
 
 
 def r_lognorm(args):
     _finite_args("lognormvariate", args)
-    return Interval(0.0, INF)
+    exponent = _normal(args)
+    return Interval(0.0, at_end("lognormvariate", math.exp, exponent.hi))
 
 
 def r_triangular(args):
@@ -334,7 +349,9 @@ def r_expo(args):
     lambd = args[0] if args else Interval(1.0, 1.0)
     if lambd.contains(0):
         raise RangeFailure("can call expovariate(0) (division by zero)")
-    return Interval(0.0, INF) if lambd.lo > 0 else Interval(-INF, 0.0)
+    if lambd.lo > 0:
+        return Interval(0.0, NEG_LOG_MAX / lambd.lo)
+    return Interval(NEG_LOG_MAX / lambd.hi, 0.0)
 
 
 def r_beta(args):
@@ -361,7 +378,11 @@ def r_pareto(args):
     (alpha,) = args
     if alpha.contains(0):
         raise RangeFailure("can call paretovariate(0) (division by zero)")
-    return Interval(1.0, INF) if alpha.lo > 0 else Interval(0.0, 1.0)
+    if alpha.hi < 0:
+        return UNIT
+    # u ** (-1 / alpha) with u down to 2**-53: a small alpha overflows on the host
+    top = call("paretovariate", lambda a: _SMALLEST_U ** (-1.0 / a), alpha.lo)
+    return Interval(1.0, top)
 
 
 def r_weibull(args):
@@ -369,8 +390,8 @@ def r_weibull(args):
     alpha, beta = args
     if beta.contains(0):
         raise RangeFailure("can call weibullvariate(alpha, 0) (division by zero)")
-    if alpha.lo >= 0:
-        return Interval(0.0, INF)
-    if alpha.hi <= 0:
-        return Interval(-INF, 0.0)
-    return ANY
+    if beta.hi < 0:         # (-log u) ** (1 / beta) with u = 1: 0 to a negative power
+        raise RangeFailure("can call weibullvariate with beta < 0 (division by zero)")
+    # alpha * (-log u) ** (1 / beta), -log u in [0, NEG_LOG_MAX]
+    top = call("weibullvariate", lambda b: NEG_LOG_MAX ** (1.0 / b), beta.lo)
+    return mul(alpha, Interval(0.0, max(top, 1.0)))

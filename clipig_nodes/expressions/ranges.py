@@ -236,7 +236,9 @@ class _Walker:
             return iv.neg(x)
         if isinstance(node.op, ast.UAdd):
             return x
-        return bd.to_bool([x]) if x.is_point else BOOL     # not: 0 or 1
+        if x.is_point:                                  # not: 1 or 0
+            return Interval.point(int(not x.lo))
+        return BOOL
 
     def _BinOp(self, node):
         a, b = self.walk(node.left), self.walk(node.right)
@@ -330,6 +332,10 @@ class _Walker:
         if any(a is None for a in args):
             return None
         function = FUNCTIONS[name]
+        if name == "round" and len(node.args) == 2 and not _always_int(node.args[1]):
+            # round(x, n) takes an int n, as in Python: 2.0 or t // 1 is refused
+            raise RangeFailure("can pass a float as the digits of `round(x, n)`, which needs "
+                               "an int (write int(...))", locate=False)
         if function.float_args:
             for a in args:
                 for end in (a.lo, a.hi):
@@ -346,6 +352,43 @@ class _Unreachable(_Walker):
 
     def walk(self, node):
         return None
+
+
+# functions whose result is always a Python int (or bool)
+_INT_FUNCTIONS = frozenset({"int", "floor", "ceil", "trunc", "bool", "randint", "randrange",
+                            "factorial", "comb", "perm", "gcd", "lcm", "isqrt", "isnan", "isinf",
+                            "isfinite", "isclose"})
+
+
+def _always_int(node) -> bool:
+    """Whether the host value of `node` is an int whatever the variables (syntactically)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int)
+    if isinstance(node, ast.Name):
+        return node.id in VARIABLES and VARIABLES[node.id].key in ("epoch", "width", "height")
+    if isinstance(node, ast.Subscript):
+        return True                                     # res[i]
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.Not) or _always_int(node.operand)
+    if isinstance(node, ast.BinOp):
+        return (isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod))
+                and _always_int(node.left) and _always_int(node.right))
+    if isinstance(node, ast.Compare):
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all(_always_int(v) for v in node.values)
+    if isinstance(node, ast.IfExp):
+        return _always_int(node.body) and _always_int(node.orelse)
+    if isinstance(node, ast.Call):
+        name = node.func.id
+        if name == "round":
+            return len(node.args) == 1 or _always_int(node.args[0])
+        if name in ("min", "max") and len(node.args) == 1:
+            return True                                 # min(res), max(res)
+        if name in ("abs", "min", "max"):
+            return all(_always_int(a) for a in node.args)
+        return name in _INT_FUNCTIONS
+    return False
 
 
 def _is_base_variable(node) -> bool:
