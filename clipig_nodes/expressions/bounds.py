@@ -230,8 +230,12 @@ def gcd(args):
 
 def lcm(args):
     whole_args("lcm", args)
+    # lcm(a, b, ...) <= |a| * |b| * ...
     tops = [max(abs(finite(a.lo)), abs(finite(a.hi))) for a in args]
-    return Interval(0, call("lcm", hostmath.lcm, *tops), True)
+    product = 1
+    for top in tops:
+        product = call("lcm", hostmath.checked_mul, product, top)
+    return Interval(0, product, True)
 
 
 def isqrt(args):
