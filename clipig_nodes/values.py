@@ -109,14 +109,16 @@ def _number(param: Param, raw: Any, kind: str) -> Any:
 # ints beyond 64 bits reach no tensor, seed or size: refused where they are written
 _MAX_INT = 2 ** 63 - 1
 
-
-_MAX_DIGITS = 4000      # int() of a text of 4300+ digits raises; no param needs a tenth of it
+# Longer numbers are refused before Python converts them (int() of a 5000-digit string
+# raises, and such a number fits no param). 1024 bits hold every float's integer part.
+MAX_INT_BITS = 1024
+_MAX_INT_DIGITS = 309
 
 
 def _int_literal(text: str) -> int:
-    digits = len(text.lstrip("+-"))
-    if digits > _MAX_DIGITS:
-        raise ValueProblem(f"a number of {digits} digits is too large")
+    digits = len(text.lstrip("+-").lstrip("0"))
+    if digits > _MAX_INT_DIGITS:
+        raise ValueProblem(f"a {digits}-digit number is too large")
     return int(text)
 
 
@@ -127,6 +129,8 @@ def _cast_number(param: Param, value: Any, kind: str) -> int | float:
         raise ValueProblem(f"expected a number, got {_describe(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueProblem(f"expected a finite number, got {value}")
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ValueProblem(f"{_fmt(value)} is too large")
     if kind == "int":
         value = int(value)          # truncates toward zero, as CLIPig's int()
     elif kind == "float":

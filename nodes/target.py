@@ -1,5 +1,6 @@
 """The target: one view of the image, the features it should match and its constraints."""
 
+from clipig_nodes.limits import MAX_BATCH
 from clipig_nodes.nodebase import Stage
 from clipig_nodes.registry import (CONSTRAINT, FEATURE, IMAGE, TARGET, TARGET_CAT, TRLC, Enum, Float,
                                    Int, Socket, Text)
@@ -25,7 +26,7 @@ class Target(Stage):
         Float("weight", 1.0, "Multiplies the target's whole loss (features and constraints).",
               groups=TRLC),
         Int("batch_size", 1, "Views per epoch, each with its own random transform draws.",
-            minimum=1, maximum=4096),
+            minimum=1, maximum=MAX_BATCH),
         Enum("select", ("all", "best", "worst", "mix"), "all",
              "all: every feature; best/worst: only the most/least similar one per view; mix: "
              "one weighted mix of the features."),

@@ -293,11 +293,11 @@ def test_a_validated_graph_with_expressions_runs(tiny_clip, registry):
 # ------------------------------------------------------------------------- huge numbers
 
 @pytest.mark.parametrize("node, param, value, message", [
-    ("train", "learnrate", "int(1e308)**4", "about 10**1232 is too large for a float"),
-    ("train", "learnrate", 10 ** 999, "about 10**999 is too large for a float"),
-    ("train", "learnrate", "9" * 5000, "a number of 5000 digits is too large"),
+    ("train", "learnrate", "int(1e308)**4", "about 10**1232 is too large"),
+    ("train", "learnrate", 10 ** 999, "about 10**999 is too large"),
+    ("train", "learnrate", "9" * 5000, "a 5000-digit number is too large"),
     ("random_sampler", "start", "10**1000", "is too large for an epoch"),
-    ("blur_constraint", "kernel_size", [10 ** 100, 3], "item 1: 1e+100 is too large"),
+    ("blur_constraint", "kernel_size", [10 ** 100, 3], "item 1: 1e+100 is out of range"),
     ("train", "seed", "2**70", "1.181e+21 is out of range: must be <= 9.223e+18"),
 ], ids=lambda v: str(v)[:30])
 def test_huge_numbers_are_refused_where_written(node, param, value, message, registry):

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import torch
 
-from ..graph.compile import IMPLICIT_MODEL
 from .clipmodel import ClipModel, load_clip
 from .device import resolve_device
-from .errors import EngineError
+from .errors import EngineError, is_out_of_memory, out_of_memory_error
 from .executor import Executor, call_node
 from .optimizers import base_rate, make_optimizer
 from .params import EpochContext, StageParams
@@ -179,10 +178,11 @@ class Trainer:
         """Run one epoch; raises EngineError for what a user can fix (e.g. out of memory)."""
         try:
             return self._step()
-        except torch.OutOfMemoryError:
-            raise EngineError(
-                f"out of {self.device.type.upper()} memory at epoch {self.epoch}: lower "
-                "batch_size or the resolution, or use --precision bf16") from None
+        except (RuntimeError, MemoryError) as exc:
+            # CUDA raises OutOfMemoryError, the CPU allocator a plain RuntimeError: one message
+            if is_out_of_memory(exc):
+                raise out_of_memory_error(self.device.type, self.epoch) from None
+            raise
 
     def _step(self) -> StepInfo:
         epoch = self.epoch
@@ -214,7 +214,9 @@ class Trainer:
         with self._autocast():
             image = self._render(ctx).clamp(0, 1)
             loss, records, views = self.executor.forward(image, ctx)
-        if loss is None:
+        if loss is None or not loss.requires_grad:
+            # targets without features or constraints (or all scheduled off) give no
+            # gradient: nothing to step this epoch (backward would raise)
             return None
         self.last_views = {k: v.detach() for k, v in views.items()}
         for target_id, stats in records:

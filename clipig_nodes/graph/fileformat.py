@@ -29,7 +29,8 @@ import reprlib
 from pathlib import Path
 
 from ..problems import Problem, ProblemsError
-from ..yamlio import MAX_BYTES, LineDict, YamlError, dump_yaml, line_of, load_yaml, read_text, write_atomic
+from ..yamlio import (MAX_BYTES, LineDict, NotRegularFile, YamlError, dump_yaml, line_of,
+                      load_yaml, open_regular, read_text, write_atomic)
 from .migrations import VERSION, migrate
 from .model import ID_PATTERN, Graph, GraphError, Link, check_id
 
@@ -142,17 +143,19 @@ def detect_kind(path) -> str:
     try:
         if path.is_dir():
             raise IsADirectoryError
-        with open(path, "rb") as f:
+        with open_regular(path) as f:      # a FIFO or device would block or never end
             raw = f.read(len(PNG_SIGNATURE))
             if raw == PNG_SIGNATURE:
                 return "png"
-            if path.stat().st_size > MAX_BYTES:
-                return "legacy"
-            raw += f.read()
+            raw += f.read(MAX_BYTES + 1 - len(raw))
+            if len(raw) > MAX_BYTES:
+                return "legacy"          # the reader reports it as too large
     except FileNotFoundError:
         raise ProblemsError([Problem("no such file", source=str(path))], "cannot open") from None
     except IsADirectoryError:
         raise ProblemsError([Problem("is a folder, not a file", source=str(path))], "cannot open") from None
+    except NotRegularFile as exc:
+        raise ProblemsError([Problem(exc.strerror, source=str(path))], "cannot open") from None
     except OSError as exc:
         raise ProblemsError([Problem(f"cannot read: {exc.strerror or exc}", source=str(path))],
                             "cannot open") from None
