@@ -323,3 +323,16 @@ def test_round_digits_must_be_an_int():
     rng("round(t, min(res) // 100)")
     for source in ("round(t, t // 1)", "round(t, 2.0)", "round(t, epoch / 2)"):
         assert "needs an int" in fails(source)
+
+
+def test_run_checks_the_range_with_its_own_epochs(tmp_path):
+    g = _graph_with("pixels", "resolution", ["48 * 2**(epoch // 100)", 48])
+    g.set_param("train", "epochs", 800)
+    path = tmp_path / "grow.graph.yaml"
+    save_graph(g, path)
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", str(path), "--epochs",
+                          "1000", "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "above the maximum 16384" in out.stderr and "not run" in out.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
