@@ -319,6 +319,8 @@ class Tally:
         key = re.sub(r"[0-9]+|/\S+", "#", (lines[-1] if lines else message.splitlines()[0]))[:160]
         count, first = self.failures.get(key, (0, message))
         self.failures[key] = (count + 1, first)
+        if count == 0:       # a long run shows each new kind as it is found
+            print(f"fuzz failure: {key}\n{message}\n", file=sys.stderr, flush=True)
 
 
 TALLY = Tally()
