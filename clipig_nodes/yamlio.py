@@ -82,6 +82,16 @@ class _Loader(yaml.SafeLoader):
         data.extend(self.construct_object(item, deep=True) for item in node.value)
 
 
+    def construct_yaml_int(self, node):
+        # Python refuses to convert ints of over 4300 digits; keep such a scalar as its
+        # text, so the param that reads it reports "a 5000-digit number is too large"
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
 

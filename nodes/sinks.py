@@ -2,6 +2,7 @@
 
 import re
 
+from clipig_nodes.limits import MAX_EPOCHS
 from clipig_nodes.output_names import output_problem
 from clipig_nodes.registry import (IMAGE, SINK, TARGET, TR, Enum, Float, Int, NodeType, Param,
                                    Socket, Text)
@@ -24,9 +25,9 @@ class Train(NodeType):
         Socket("postproc", IMAGE, required=False, doc="End of the post-processing chain."),
     )
     params = (
-        Int("epochs", 300, "Number of epochs (optimizer steps).", minimum=0, maximum=10_000_000),
+        Int("epochs", 300, "Number of epochs (optimizer steps).", minimum=0, maximum=MAX_EPOCHS),
         Int("start_epoch", 0, "First epoch index (to resume a run).", minimum=0,
-            maximum=10_000_000),
+            maximum=MAX_EPOCHS),
         Float("learnrate", 1.0, "Multiplier on the optimizer's base rate.", groups=TR),
         Float("learnrate_scale", 1.0, "Second multiplier, for schedules such as 1 - t.", groups=TR),
         Enum("optimizer", OPTIMIZERS, "adam",

@@ -118,7 +118,7 @@ def test_duplicate_type_names_are_refused(tmp_path):
 
 def test_broken_user_module_is_one_clear_error(tmp_path):
     _write(tmp_path, "broken.py", "import does_not_exist\n")
-    with pytest.raises(RegistryError, match=r"broken.py: cannot load node module: "
+    with pytest.raises(RegistryError, match=r"broken.py:1: cannot load node module: "
                                             r"ModuleNotFoundError"):
         discover([tmp_path])
 

@@ -3,11 +3,29 @@ configs merged as CLIPig does) and write the image, never over an existing file.
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 from pathlib import Path
 
+from ..limits import MAX_EPOCHS
 from .report import print_problems
+
+MAX_SEED = 2**63 - 1    # torch's generators take 64-bit seeds; the Train node's seed agrees
+
+
+def bounded_int(low: int, high: int):
+    """An argparse type: an int in [low, high], else a usage error that says the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip()) if len(text) <= 40 else None
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number from {low} to {high:,}, got {text[:40]!r}")
+        return value
+    return parse
 
 
 def add_arguments(parser) -> None:
@@ -17,11 +35,14 @@ def add_arguments(parser) -> None:
                                                "the Train node's output")
     parser.add_argument("--model", help="CLIP model name or checkpoint path")
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--epochs", type=int, help="number of epochs")
-    parser.add_argument("--seed", type=int, help="random seed (same seed, same device: same image)")
+    parser.add_argument("--epochs", type=bounded_int(0, MAX_EPOCHS), help="number of epochs")
+    parser.add_argument("--seed", type=bounded_int(0, MAX_SEED),
+                        help="random seed from 0 to 2**63 - 1 (same seed, same device: same image)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                         help="bf16 runs CLIP under autocast; the pixels stay fp32")
     parser.add_argument("--compile", action="store_true", help="torch.compile the CLIP encoder")
+    parser.add_argument("--cuda-graph", choices=("auto", "off"), default="auto",
+                        help="CUDA: capture the training step as a CUDA graph (auto) or not")
     parser.add_argument("--fast-kernels", action="store_true",
                         help="CUDA: allow non-deterministic kernels (faster; the same seed may "
                              "then give a slightly different image)")
@@ -42,15 +63,13 @@ def run(args) -> int:
         return 1
     # every problem found before torch loads: missing files, invalid params, ...
     from ..graph.validate import validate
-    problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent)
+    problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent,
+                        epochs=args.epochs)
     if args.output:       # -o decides where the image goes: the file's own place is not used
         problems = [p for p in problems if not is_output_problem(loaded.graph, p)]
     if any(p.is_error for p in problems):
         print_problems(problems, label)
         print(f"{label}: not run", file=sys.stderr)
-        return 1
-    if args.epochs is not None and args.epochs < 0:
-        print("--epochs must be >= 0", file=sys.stderr)
         return 1
     if args.verbose >= 2:
         print_problems([p for p in loaded.problems if not p.is_error], label)
@@ -62,7 +81,7 @@ def run(args) -> int:
 
     options = RunOptions(device=args.device, model=args.model, epochs=args.epochs,
                          seed=args.seed, precision=args.precision, compile=args.compile,
-                         deterministic=not args.fast_kernels)
+                         deterministic=not args.fast_kernels, cuda_graph=args.cuda_graph)
     interrupts = Interrupts()
     previous = signal.signal(signal.SIGINT, interrupts)
     try:

@@ -40,6 +40,7 @@ class Event:
     path: Path | None = None             # the image written (snapshot/done/stopped)
     image: torch.Tensor | None = None    # [1,3,H,W] on the CPU, when asked for (image_every)
     views: dict | None = None            # target id -> [B,3,S,S] CPU views, with image
+    previews: dict | None = None         # "node.output" -> [1,3,H,W] CPU image, when due
 
 
 @dataclass
@@ -66,7 +67,8 @@ class RunResult:
 class Run:
     def __init__(self, graph: Graph, options: RunOptions | None = None, *,
                  output: str | None = None, source: str | Path | None = None, save: bool = True,
-                 stats_interval: float = 4.0, image_every: int = 0, clip=None):
+                 stats_interval: float = 4.0, image_every: int = 0, clip=None,
+                 previews: bool = False):
         self.graph = graph.copy()
         if output:
             _drop_refused_output(self.graph)     # -o decides; the file's own place is unused
@@ -97,6 +99,9 @@ class Run:
         self._lock = threading.Lock()
         self._pending: tuple[Graph, object] | None = None
         self.output: OutputFile | None = None
+        self.show_previews = previews        # the graph's preview nodes, each every N epochs
+        self._requested: dict[tuple[str, str], int] = {}   # (node, output) -> every N epochs
+        self._preview_plans: dict = {}
 
     # --- control (thread-safe) --------------------------------------------------------------
 
@@ -113,6 +118,48 @@ class Run:
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    def request_preview(self, node_id: str, output: str = "image", every: int = 1) -> None:
+        """Show any IMAGE output of the running graph every N epochs (no gradient, off the
+        training step, its own random draws). Raises KeyError for a node or output that has
+        no image to show."""
+        self.program.preview_of(node_id, output)        # fails now, not mid-run
+        with self._lock:
+            self._requested[(node_id, output)] = max(1, int(every))
+
+    def cancel_preview(self, node_id: str, output: str = "image") -> None:
+        with self._lock:
+            self._requested.pop((node_id, output), None)
+
+    def _previews(self, epoch: int, final: bool = False) -> dict | None:
+        """The previews due after this epoch (all of them at the end); nothing is computed
+        when none is asked for."""
+        program = self.trainer.program
+        due: dict[str, tuple] = {}
+        if self.show_previews:
+            for plan in program.previews:
+                if final or epoch % plan.stage.params["every"] == 0:
+                    due[f"{plan.stage.id}.image"] = (plan.stage.id, None)
+        with self._lock:
+            requested = dict(self._requested)
+        for (node_id, output), every in requested.items():
+            if final or epoch % every == 0:
+                due[f"{node_id}.{output}"] = (node_id, output)
+        if not due:
+            return None
+        out = {}
+        for name, (node_id, output) in due.items():
+            key = (id(program), node_id, output)
+            if key not in self._preview_plans:
+                try:
+                    self._preview_plans[key] = (
+                        next(p for p in program.previews if p.stage.id == node_id)
+                        if output is None else program.preview_of(node_id, output))
+                except (KeyError, StopIteration):   # gone after an update
+                    self.cancel_preview(node_id, output or "image")
+                    continue
+            out[name] = self.trainer.preview(self._preview_plans[key]).float().cpu()
+        return out
 
     def update(self, graph: Graph) -> None:
         """Apply an edited graph between epochs. Raises ProblemsError now if it is invalid."""
@@ -165,6 +212,7 @@ class Run:
                 if self.image_every and trainer.epoch % self.image_every == 0:
                     event.image = trainer.image().cpu()
                     event.views = {k: v.float().cpu() for k, v in trainer.last_views.items()}
+                event.previews = self._previews(trainer.epoch)
                 if now - last_stats >= self.stats_interval:
                     last_stats = now
                     event.kind, event.loss, event.stats = "stats", self._loss(), self._summary()
@@ -182,6 +230,7 @@ class Run:
         if trainer.pixels is not None and not self._finished:
             final.path = self._write(started, final=True)
             final.image = trainer.image().cpu()
+            final.previews = self._previews(trainer.epoch, final=True)
         self._finished = True      # written once: closing the generator later writes nothing
         out = self.output
         self.result = RunResult(

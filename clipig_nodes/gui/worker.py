@@ -8,7 +8,10 @@ Training runs in its own process, not on a thread of the editor:
 
 Protocol, over two multiprocessing queues, all plain picklable data:
   editor -> worker: ("start", graph_text, options_dict, source), ("stop",), ("pause",),
-                    ("resume",), ("update", graph_text), ("quit",)
+                    ("resume",), ("update", graph_text), ("quit",),
+                    ("preview", node_id, output_name), ("unpreview", node_id, output_name)
+                    (show any IMAGE output of the running graph; the graph's preview
+                    nodes are always shown)
   worker -> editor: RunMessage objects.
 Graphs travel as graph-file text (fileformat), images as uint8 RGB arrays.
 """
@@ -80,6 +83,7 @@ class RunMessage:
     image: np.ndarray | None = None        # [H, W, 3] uint8, as the PNG would hold it
     preview: np.ndarray | None = None      # the same, at most PREVIEW_SIZE on a side
     views: dict = field(default_factory=dict)    # target name -> [h, w, 3] uint8
+    previews: dict = field(default_factory=dict)  # "node.output" -> [h, w, 3] uint8
     graph: str | None = None               # graph text (started/updated: what the run uses)
     message: str = ""
     time: float = field(default_factory=time.monotonic)
@@ -169,6 +173,13 @@ class Worker:
                 run.resume()
             elif kind == "update":
                 self._update(run, command[1])
+            elif kind == "preview":
+                try:
+                    run.request_preview(command[1], command[2])
+                except KeyError as exc:
+                    self.put(RunMessage("update_error", message=str(exc).strip("'\"")))
+            elif kind == "unpreview":
+                run.cancel_preview(command[1], command[2])
 
     def _update(self, run, text: str) -> None:
         from ..graph.fileformat import loads_graph
@@ -210,7 +221,7 @@ class Worker:
         try:
             graph = loads_graph(text, source="editor")
             run = Run(graph, RunOptions(**options), source=source, save=False, image_every=1,
-                      stats_interval=self.stats_interval)
+                      stats_interval=self.stats_interval, previews=True)
         except ProblemsError as exc:
             self.put(RunMessage("error", message="; ".join(str(p) for p in exc.problems)))
             return
@@ -229,7 +240,7 @@ class Worker:
         applied = run.graph
         self.put(RunMessage("started", trainer.epoch, trainer.epochs, graph=dumps_graph(run.graph),
                             message=f"training on {trainer.device}, seed {trainer.seed}"))
-        last_image = 0.0
+        last_image = last_preview = 0.0
         try:
             for event in run.events():
                 if run.graph is not applied:           # an update was taken before this epoch
@@ -247,6 +258,10 @@ class Worker:
                     message.image = to_uint8(event.image)
                     message.preview = to_uint8(preview(event.image))
                     message.views = self._views(run, event.views or trainer.last_views or {})
+                if event.previews and (final or now - last_preview >= 1.0 / self.image_rate):
+                    last_preview = now
+                    message.previews = {name: to_uint8(preview(image))
+                                        for name, image in event.previews.items()}
                 self.put(message)
         except Exception as exc:
             self.put(RunMessage("error", message=f"training stopped: {type(exc).__name__}: {exc}",
@@ -258,9 +273,9 @@ class Worker:
     @staticmethod
     def _views(run, views: dict) -> dict:
         names = {}
-        for target in getattr(run.trainer, "targets", []):
+        for target in run.trainer.program.targets:
             try:
-                names[target.id] = target.plan.stage.params["name"]
+                names[target.id] = target.stage.params["name"]
             except Exception:        # noqa: BLE001 - a name is a nicety
                 names[target.id] = target.id
         out = {}
