@@ -86,8 +86,9 @@ class Transform(Stage):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls.name and cls.legacy_name is None:
-            cls.legacy_name = cls.name   # transforms keep CLIPig's names
+        # transforms keep CLIPig's names; one that sets legacy_name = None has no CLIPig twin
+        if cls.name and "legacy_name" not in cls.__dict__:
+            cls.legacy_name = cls.name
 
 
 class Feature(Stage):

@@ -29,3 +29,9 @@ def pytest_addoption(parser):
     parser.addoption("--kill-trials", type=int, default=10,
                      help="runs killed with SIGKILL at a random moment by "
                           "tests/test_interrupts.py (default 10)")
+@pytest.fixture(scope="session")
+def toy_clip():
+    """Path of the toy-world CLIP (seed 0), trained once per version of its training code
+    and cached under ~/.cache/clipig-nodes/toyworld (CLIPIG_NODES_CACHE moves it)."""
+    from clipig_nodes.toyworld.train import cached_model
+    return str(cached_model(0))

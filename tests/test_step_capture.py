@@ -20,6 +20,8 @@ from clipig_nodes.engine.params import EpochContext
 from clipig_nodes.graph.compile import compile_graph
 from clipig_nodes.graph.fileformat import load_graph
 
+from .tiny_openclip import with_tiny_models
+
 GRAPHS = sorted((Path(__file__).resolve().parent.parent / "graphs").glob("*.graph.yaml"))
 
 # ops that wait for the device, or copy host data into a tensor
@@ -44,8 +46,9 @@ def recorded(ctx: EpochContext, recorder: Recorder) -> EpochContext:
                         ctx.height, ctx.lr, ctx.lrs, ctx.cache, recorder)
 
 
-def warmed_up(path, tiny_clip, epochs=10):
-    graph = load_graph(path)
+def warmed_up(path, tiny_clip, epochs=10, folder=None):
+    # model nodes get tiny random models of their library (no weights download in tests)
+    graph = load_graph(with_tiny_models(path, folder) if folder else path)
     trainer = Trainer(compile_graph(graph), RunOptions(model=tiny_clip, device="cpu", seed=0,
                                                        epochs=epochs, base_dir=path.parent))
     trainer.step()                      # the eager warm-up that precedes every capture
@@ -57,8 +60,8 @@ def warmed_up(path, tiny_clip, epochs=10):
 
 
 @pytest.mark.parametrize("path", GRAPHS, ids=lambda p: p.name)
-def test_the_step_has_no_host_sync_and_no_host_data(path, tiny_clip):
-    trainer, ctx = warmed_up(path, tiny_clip)
+def test_the_step_has_no_host_sync_and_no_host_data(path, tiny_clip, tmp_path):
+    trainer, ctx = warmed_up(path, tiny_clip, folder=tmp_path)
     recorder = Recorder(torch.device("cpu"))
     with OpAudit() as audit:
         loss = trainer.forward_backward(recorded(ctx, recorder))

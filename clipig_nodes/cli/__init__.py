@@ -18,6 +18,7 @@ COMMANDS = {
     "convert": ("convert_cmd", "convert between graph files, PNG graphs and legacy CLIPig YAML"),
     "nodes": ("nodes_cmd", "list the node types with their params and docs"),
     "run": ("run_cmd", "train a graph (or legacy YAML, or a PNG's graph) into an image"),
+    "sweep": ("sweep_cmd", "render a graph once per combination of input values (prompts, seeds, ...)"),
     "bench": ("bench_cmd", "time a training epoch against the bare CLIP forward+backward"),
 }
 

@@ -46,6 +46,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("--fast-kernels", action="store_true",
                         help="CUDA: allow non-deterministic kernels (faster; the same seed may "
                              "then give a slightly different image)")
+    parser.add_argument("--video", metavar="FILE.mp4",
+                        help="also write the optimisation as a video (never over a file)")
+    parser.add_argument("--video-every", type=int, default=1, metavar="N",
+                        help="one video frame every N epochs (default 1)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="set one of the graph's inputs (e.g. prompt=\"a lighthouse\", "
+                             "size=\"768 512\"); checked against the bound param")
     parser.add_argument("-v", "--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 quiet, 1 progress bar, 2 also the statistics table")
 
@@ -61,6 +68,15 @@ def run(args) -> int:
         print_problems(loaded.problems, label)
         print(f"{label}: not run", file=sys.stderr)
         return 1
+    if args.set:
+        from ..graph.inputs import parse_assignments, with_inputs
+        from ..problems import ProblemsError
+        try:
+            loaded.graph = with_inputs(loaded.graph, parse_assignments(args.set))
+        except ProblemsError as exc:
+            print_problems(exc.problems, label)
+            print(f"{label}: not run", file=sys.stderr)
+            return 1
     # every problem found before torch loads: missing files, invalid params, ...
     from ..graph.validate import validate
     problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent,
@@ -73,6 +89,9 @@ def run(args) -> int:
         return 1
     if args.verbose >= 2:
         print_problems([p for p in loaded.problems if not p.is_error], label)
+    video = _open_video(args)
+    if video is False:
+        return 1
 
     # torch loads only now that the input is known to be good
     from ..engine import EngineError, Run, RunOptions
@@ -87,7 +106,7 @@ def run(args) -> int:
     try:
         job = Run(loaded.graph, options, output=args.output, source=Path(args.files[-1]))
         interrupts.job = job       # from now on Ctrl-C stops the run, which saves, once
-        return _train(job, args.verbose, format_table, interrupts)
+        return _train(job, args.verbose, format_table, interrupts, video)
     except ProblemsError as exc:
         print_problems(exc.problems, label)
         return 1
@@ -99,6 +118,56 @@ def run(args) -> int:
         # restores the default handler while it shuts down, and a late signal would then
         # kill the process by signal instead of exiting 130). Else the caller's handler.
         signal.signal(signal.SIGINT, signal.SIG_IGN if interrupts.count else previous)
+        if video:
+            _close_video(video)
+
+
+def _open_video(args):
+    """The recorder for --video (None without it; False after printing why it cannot be)."""
+    if args.video is None:
+        return None
+    if args.video_every < 1:
+        print("--video-every must be >= 1", file=sys.stderr)
+        return False
+    from ..video import VideoError, VideoRecorder
+    try:
+        return VideoRecorder(args.video, every=args.video_every)
+    except VideoError as exc:
+        print(f"--video: {exc}", file=sys.stderr)
+        return False
+
+
+def _record(video, event, trainer) -> None:
+    """Every N epochs a host copy of the image, between steps, becomes a frame (and the final
+    image); a failure ends only the recording, not the run."""
+    from ..video import VideoError
+    final = event.kind in ("done", "stopped")
+    if video.failed or event.epoch == video.last_epoch:
+        return      # (the final event repeats the last epoch's image)
+    if final:
+        image = event.image
+    elif event.epoch % video.every == 0:
+        image = trainer.image().cpu()
+    else:
+        return
+    if image is None:
+        return
+    video.last_epoch = event.epoch
+    try:
+        video.add(image)
+    except VideoError as exc:
+        video.failed = True
+        print(f"--video: {exc}; recording stopped, training goes on", file=sys.stderr)
+
+
+def _close_video(video) -> None:
+    from ..video import VideoError
+    try:
+        path = video.close()
+        if path is not None:
+            print(f"video: {path} ({video.frames} frames)", file=sys.stderr)
+    except VideoError as exc:
+        print(f"--video: {exc}", file=sys.stderr)
 
 
 class Interrupts:
@@ -120,7 +189,7 @@ class Interrupts:
             raise KeyboardInterrupt
 
 
-def _train(job, verbose: int, format_table, interrupts) -> int:
+def _train(job, verbose: int, format_table, interrupts, video=None) -> int:
     from tqdm import tqdm
 
     trainer = job.trainer
@@ -131,6 +200,8 @@ def _train(job, verbose: int, format_table, interrupts) -> int:
     bar = tqdm(total=total, file=sys.stderr, disable=verbose < 1, unit="epoch", dynamic_ncols=True)
     final = None
     for event in job.events():        # to the end: the generator finishes its own writes
+        if video:
+            _record(video, event, trainer)
         if event.kind in ("done", "stopped"):
             final = event
             continue

@@ -1,7 +1,7 @@
 """CLIP through the openai `clip` package: loading, frozen, with cached features.
 
 `load_clip(name_or_path, device)` returns a `ClipModel`: the model frozen in
-eval mode, its own input size (224, 288, 336, ...), and encoders for views
+eval mode, its own input size (224, 288, 336, ...), its embedding size, and encoders for views
 (with gradient), texts and image files (once, under no_grad, cached by model
 and content so a re-run in the same process reuses them).
 """
@@ -70,6 +70,7 @@ class ClipModel:
         self.key = key
         self.device = device
         self.input_size = int(model.visual.input_resolution)
+        self.embed_dim = int(model.visual.output_dim)
         self.context_length = int(model.context_length)
         self.mean = torch.tensor(CLIP_MEAN, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(CLIP_STD, device=device).view(1, 3, 1, 1)
@@ -160,3 +161,20 @@ def load_clip(name: str, device: torch.device, download_root: Path | None = None
                               ) from None
         _models[key] = ClipModel(model, f"{name}@{checkpoint}", device)
     return _models[key]
+
+
+def check_ensemble(models: dict) -> None:
+    """Models whose embeddings are stacked together must agree in embedding size.
+
+    `models` maps a node id (or "train.model") to a loaded model; the error names the
+    node that disagrees with the first one.
+    """
+    first = None
+    for where, model in models.items():
+        if first is None:
+            first = where, model
+        elif model.embed_dim != first[1].embed_dim:
+            raise EngineError(
+                f"{where}: the model {model.key} makes {model.embed_dim}-dimensional embeddings, "
+                f"but {first[0]} ({first[1].key}) makes {first[1].embed_dim}: models of one "
+                "ensemble must agree in embedding size")

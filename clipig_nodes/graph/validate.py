@@ -24,7 +24,9 @@ from ..registry import (CONSTRAINT_CAT, FEATURE_CAT, SINK, SOURCE, TARGET_CAT, T
 from ..values import ValueProblem, check_over_run, is_dynamic, parse_value
 from .chains import chain_into
 from .connect import socket_problem
+from .inputs import input_problems
 from .model import Graph
+from .reroute import splice_reroutes
 
 TRAIN, PIXELS = "train", "pixels"
 _URL = re.compile(r"^https?://", re.I)
@@ -60,6 +62,7 @@ def validate(graph: Graph, registry=None, *, check_files: bool = False,
 def analyse(graph: Graph, registry=None, *, check_files: bool = False, base_dir=None,
             epochs: int | None = None) -> Analysis:
     registry = registry or default_registry()
+    graph = splice_reroutes(graph)          # reroute dots mean nothing to the engine
     result = Analysis(graph)
     for node in graph:
         _check_node(result, registry, node, check_files, base_dir)
@@ -71,6 +74,7 @@ def analyse(graph: Graph, registry=None, *, check_files: bool = False, base_dir=
     _check_counts(result, registry)
     _check_chains(result, registry)
     _check_reachability(result, registry, useful)
+    result.problems += input_problems(graph, registry)
     return result
 
 

@@ -10,7 +10,8 @@ import dearpygui.dearpygui as dpg
 from ..registry import CATEGORIES
 from .theme import CATEGORY_COLORS
 
-CATEGORY_TITLES = {"source": "Source", "transform": "Transforms", "feature": "Features",
+CATEGORY_TITLES = {"source": "Source", "transform": "Transforms", "model": "Models",
+                   "feature": "Features",
                    "constraint": "Constraints", "target": "Targets", "sink": "Output"}
 
 

@@ -126,6 +126,15 @@ class Runner:
             raise RuntimeError("no run to update")
         self._send("update", dumps_graph(graph))
 
+    def request_preview(self, node_id: str, output: str) -> None:
+        """Ask the run for one node output's image; it answers with a "preview" RunMessage
+        (message "node.output", image [H, W, 3] uint8)."""
+        self._send("preview", node_id, output)
+
+    def cancel_preview(self, node_id: str, output: str) -> None:
+        """Stop sending an output's image (the preview window shows another one)."""
+        self._send("unpreview", node_id, output)
+
     def drain(self, limit: int = 500) -> list[RunMessage]:
         messages: list[RunMessage] = []
         if self.events is None:

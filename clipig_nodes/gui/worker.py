@@ -12,7 +12,8 @@ Protocol, over two multiprocessing queues, all plain picklable data:
                     ("preview", node_id, output_name), ("unpreview", node_id, output_name)
                     (show any IMAGE output of the running graph; the graph's preview
                     nodes are always shown)
-  worker -> editor: RunMessage objects.
+  worker -> editor: RunMessage objects; a preview comes as kind "preview" with
+                    message "node.output" and image.
 Graphs travel as graph-file text (fileformat), images as uint8 RGB arrays.
 """
 
@@ -83,7 +84,6 @@ class RunMessage:
     image: np.ndarray | None = None        # [H, W, 3] uint8, as the PNG would hold it
     preview: np.ndarray | None = None      # the same, at most PREVIEW_SIZE on a side
     views: dict = field(default_factory=dict)    # target name -> [h, w, 3] uint8
-    previews: dict = field(default_factory=dict)  # "node.output" -> [h, w, 3] uint8
     graph: str | None = None               # graph text (started/updated: what the run uses)
     message: str = ""
     time: float = field(default_factory=time.monotonic)
@@ -258,11 +258,12 @@ class Worker:
                     message.image = to_uint8(event.image)
                     message.preview = to_uint8(preview(event.image))
                     message.views = self._views(run, event.views or trainer.last_views or {})
+                self.put(message)
                 if event.previews and (final or now - last_preview >= 1.0 / self.image_rate):
                     last_preview = now
-                    message.previews = {name: to_uint8(preview(image))
-                                        for name, image in event.previews.items()}
-                self.put(message)
+                    for name, image in event.previews.items():
+                        self.put(RunMessage("preview", event.epoch, event.epochs,
+                                            image=to_uint8(preview(image)), message=name))
         except Exception as exc:
             self.put(RunMessage("error", message=f"training stopped: {type(exc).__name__}: {exc}",
                                 stats=[traceback.format_exc()]))

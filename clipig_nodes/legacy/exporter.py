@@ -8,8 +8,9 @@ node (with its active/start/end).
 
 What legacy YAML cannot express is said in WARNING problems naming the node,
 together with what was written instead. A graph legacy cannot represent at all
-(not exactly one pixels and one train node, a target without an image chain
-from the pixels) gives ERROR problems and no data.
+(not exactly one source and one train node, a target without an image chain
+from the source) gives ERROR problems and no data. A source other than `pixels`
+is written as pixels with the params both share, with a warning naming the rest.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from typing import Any
 from ..graph.chains import chain_into
 from ..graph.model import Graph
 from ..problems import ERROR, WARNING, Problem
-from ..registry import CONSTRAINT_CAT, FEATURE_CAT, TRANSFORM, default_registry
+from ..registry import (CONSTRAINT_CAT, FEATURE_CAT, MODEL_CAT, SOURCE, TRANSFORM,
+                        default_registry)
 from ..values import ValueProblem, parse_value, to_plain
 from ..yamlio import dump_yaml
+from ..graph.reroute import splice_reroutes
 from .convert import is_default
 from .schema import (CONSTRAINT_COMMON, FEATURE_PARAMS, IMAGE_FEATURE, INIT, PIXELS, TARGET,
                      TARGET_PARAMS, TEXT_FEATURE, TOP_LEVEL, TRAIN, own_params)
@@ -39,7 +42,10 @@ class ExportResult:
 
 
 def export_legacy(graph: Graph, registry=None) -> ExportResult:
-    exporter = _Exporter(graph, registry or default_registry())
+    exporter = _Exporter(splice_reroutes(graph), registry or default_registry())
+    if graph.groups:
+        exporter.problem(None, f"{len(graph.groups)} group frame(s) left out: CLIPig YAML has no "
+                               "editor layout")
     try:
         data = exporter.run()
     except Exception as exc:  # never a traceback for the user
@@ -96,7 +102,7 @@ class _Exporter:
     # --- whole graph -----------------------------------------------------------------------------
 
     def run(self) -> dict | None:
-        pixels = [n for n in self.graph if n.type == PIXELS]
+        pixels = [n for n in self.graph if self.category(n) == SOURCE]
         trains = [n for n in self.graph if n.type == TRAIN]
         for nodes, what in ((pixels, "pixels"), (trains, "train")):
             if len(nodes) != 1:
@@ -106,6 +112,7 @@ class _Exporter:
         if len(pixels) != 1 or len(trains) != 1:
             return None
         self.pixels, self.train = pixels[0], trains[0]
+        self.other_source()
         data = self.top_level()
         targets = [t for t in (self.target(link) for link in
                                self.graph.links_into(self.train.id, "targets")) if t is not None]
@@ -119,10 +126,32 @@ class _Exporter:
         self.leftovers()
         return data
 
+    def category(self, node) -> str | None:
+        node_type = self.registry.get(node.type)
+        return node_type.category if node_type else None
+
+    def other_source(self) -> None:
+        """CLIPig trains plain pixels only: another source is written as pixels with the
+        params both share, and the rest is named."""
+        if self.pixels.type == PIXELS:
+            return
+        pixels_type = self.registry[PIXELS]
+        own = [p.name for p in self.registry[self.pixels.type].param_list
+               if pixels_type.param(p.name) is None and self.value(self.pixels, p.name) is not None]
+        lost = f" ({', '.join(own)} not exported)" if own else ""
+        self.problem(self.pixels.id, f"CLIPig knows only plain pixels: the {self.pixels.type} "
+                                     f"source is written as pixels with the params they share"
+                                     f"{lost}; the image will look different")
+
+    def source_has(self, name: str) -> bool:
+        return self.registry[self.pixels.type].param(name) is not None
+
     def top_level(self) -> dict:
         data, init = {}, {}
         for key, (type_name, name) in TOP_LEVEL.items():
             node = self.pixels if type_name == PIXELS else self.train
+            if node is self.pixels and not self.source_has(name):
+                continue
             value = self.value(node, name)
             if key == "optimizer" and value == "rmsprop":
                 self.problem(node.id, "CLIPig has no plain RMSprop optimizer; written as "
@@ -131,6 +160,8 @@ class _Exporter:
             if value is not None:
                 data[key] = value
         for key, (_, name) in INIT.items():
+            if not self.source_has(name):
+                continue
             value = self.value(self.pixels, name)
             if value is not None:
                 init[key] = value
@@ -202,6 +233,10 @@ class _Exporter:
 
     def transform_entry(self, node, node_type) -> dict | None:
         name = node_type.legacy_name
+        if not name:
+            self.note_once(node.id, f"CLIPig has no {node.type} transform; left out (what "
+                                    "CLIP sees will differ)")
+            return None
         if node_type.legacy_value:
             value = self.value(node, node_type.legacy_value, with_default=True)
             if value is None:
@@ -301,7 +336,10 @@ class _Exporter:
         for node in self.graph:
             if node.id in self.written or node.id in (self.pixels.id, self.train.id):
                 continue
-            if node.type == "preview":
+            if self.category(node) == MODEL_CAT:
+                self.problem(node.id, "legacy YAML has one CLIP model (train.model); this model "
+                                      "node is not exported, its features use train.model")
+            elif node.type == "preview":
                 feeds = ", ".join(l.src for l in self.graph.links_into(node.id))
                 self.problem(node.id, "preview nodes are GUI only; not exported"
                                       + (f" (it shows `{feeds}`)" if feeds else ""))
