@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from .expressions.groups import GROUP_LETTERS, GROUPS_LEGEND
 from .registry import CATEGORIES, Registry
-
-GROUP_LETTERS = {"time": "T", "resolution": "R", "learnrate": "L",
-                 "target_feature": "F", "target_constraint": "C"}
 
 
 def catalog(registry: Registry, names: list[str] | None = None) -> list[dict]:
@@ -72,8 +70,7 @@ def format_catalog(entries: list[dict]) -> str:
             expr = f", expr {groups}" if groups else ""
             lines.append(f"    - {p['name']} ({kind}, {default}{expr}): {p['doc']}")
         lines.append("")
-    lines.append("expr groups: T time (t, t2..t5, ti, ti2..ti5, epoch, ts), R resolution "
-                 "(res, width, height), L learnrate (lr, lrs), F/C similarity (sim)")
+    lines.append(GROUPS_LEGEND)
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable, Mapping
 
+from .expressions.groups import LEARNRATE as L, RESOLUTION as R, TIME as T
+from .expressions.groups import TARGET_CONSTRAINT as C, TARGET_FEATURE as F
+
 # --- socket types -----------------------------------------------------------------------------
 
 IMAGE = "IMAGE"            # batch of RGB images [B,3,H,W] in [0,1]
@@ -37,9 +40,8 @@ SOURCE, MODEL_CAT, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK = (
     "source", "model", "transform", "feature", "constraint", "target", "sink")
 CATEGORIES = (SOURCE, MODEL_CAT, TRANSFORM, FEATURE_CAT, CONSTRAINT_CAT, TARGET_CAT, SINK)
 
-# --- expression groups (see clipig_nodes.expressions) ------------------------------------------
+# --- expression groups (spelled in clipig_nodes.expressions.groups) ------------------------------
 
-T, R, L, F, C = "time", "resolution", "learnrate", "target_feature", "target_constraint"
 TR = frozenset({T, R})
 TRL = frozenset({T, R, L})
 TRLF = frozenset({T, R, L, F})
@@ -224,12 +226,12 @@ class Registry:
     def add(self, node_type: type[NodeType]) -> None:
         problems = declaration_problems(node_type)
         if problems:
-            raise RegistryError(f"node type {node_type.__name__} in {node_type.module or '?'}: "
+            raise RegistryError(f"{declared_at(node_type)}: node type {node_type.__name__}: "
                                 + "; ".join(problems))
         existing = self.types.get(node_type.name)
         if existing is not None:
-            raise RegistryError(f"node type '{node_type.name}' is declared twice: "
-                                f"in {existing.module} and in {node_type.module}")
+            raise RegistryError(f"{declared_at(node_type)}: node type '{node_type.name}' is "
+                                f"declared twice: also in {declared_at(existing)}")
         self.types[node_type.name] = node_type
 
     def __contains__(self, name) -> bool:
@@ -296,21 +298,38 @@ def contract_problems(t: type[NodeType]) -> list[str]:
 
     missing = [m for m in CONTRACT.get(t.category, ()) if not callable(getattr(t, m, None))]
     return [f"a {t.category} must define {m}() (see clipig_nodes/nodebase.py)" for m in missing]
+def declared_at(node_type: type[NodeType]) -> str:
+    """'file.py:12' where a node type's class statement is (the file alone if unknown)."""
+    where = node_type.module or getattr(node_type, "__module__", "?")
+    try:
+        import inspect
+        return f"{where}:{inspect.getsourcelines(node_type)[1]}"
+    except (OSError, TypeError):
+        return where
 
 
 def load_module_file(path: Path, package: str) -> list[type[NodeType]]:
-    """Import one node module by path; return the node types it declares itself."""
+    """Import one node module by path; return the node types it declares itself.
+
+    Whatever the module's top level raises (also SystemExit, KeyboardInterrupt or another
+    BaseException) becomes a RegistryError naming the file and line: a plugin never ends
+    the program on its own.
+    """
     module_name = f"{package}.{path.stem}"
-    spec = importlib.util.spec_from_file_location(module_name, path)
+    try:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+    except (OSError, ValueError) as exc:
+        raise RegistryError(f"{path}: cannot load node module: {exc}") from None
     if spec is None or spec.loader is None:
         raise RegistryError(f"{path}: not a Python module")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module   # classes must resolve their module (pickling, workers)
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # a broken user module must not take the program down
+    except BaseException as exc:  # noqa: B036 - a broken user module must not end the program
         sys.modules.pop(module_name, None)
-        raise RegistryError(f"{path}: cannot load node module: {type(exc).__name__}: {exc}") from exc
+        raise RegistryError(f"{_error_place(path, exc)}: cannot load node module: "
+                            f"{_describe_exception(exc)}") from None
     found = []
     for value in vars(module).values():
         if (isinstance(value, type) and issubclass(value, NodeType) and value.name
@@ -318,6 +337,25 @@ def load_module_file(path: Path, package: str) -> list[type[NodeType]]:
             value.module = str(path)
             found.append(value)
     return found
+
+
+def _error_place(path: Path, exc: BaseException) -> str:
+    """'path:line' of the failing line inside the module file (a SyntaxError's own line)."""
+    if isinstance(exc, SyntaxError) and exc.lineno and exc.filename == str(path):
+        return f"{path}:{exc.lineno}"
+    import traceback
+    lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
+             if Path(f.filename) == path]
+    return f"{path}:{lines[-1]}" if lines else str(path)
+
+
+def _describe_exception(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called exit({exc.code!r})" if exc.code is not None else "it called exit()"
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return type(exc).__name__ + (f": {text}" if text else "")
 
 
 def node_dirs(env: Mapping[str, str] | None = None) -> list[Path]:

@@ -21,6 +21,8 @@ import re
 from typing import Any
 
 from .expressions import Expression, ExpressionError, compile_expression
+from .expressions.intervals import fmt
+from .expressions.ranges import RangeError, check_range
 from .registry import Param
 
 _INT_LITERAL = re.compile(r"^[+-]?\d+$")
@@ -81,7 +83,7 @@ def _number(param: Param, raw: Any, kind: str) -> Any:
         if not text:
             raise ValueProblem("expected a number, got an empty string")
         if _INT_LITERAL.match(text):
-            value = int(text)
+            value = _int_literal(text)
         elif _FLOAT_LITERAL.match(text):
             value = float(text)
         else:
@@ -89,8 +91,12 @@ def _number(param: Param, raw: Any, kind: str) -> Any:
                 expr = compile_expression(text, param.groups)
             except ExpressionError as exc:
                 raise ValueProblem(str(exc)) from None
-            if not expr.is_constant or expr.uses_random:
-                return expr     # evaluated during the run
+            if not expr.is_constant:
+                return expr     # evaluated during the run; its range is checked by validation
+            if expr.uses_random:
+                # reads no variable: its range is known here (randint(a, b) -> [a, b])
+                check_expression(param, expr, {}, kind)
+                return expr
             try:
                 value = expr()
             except ExpressionError as exc:
@@ -100,6 +106,22 @@ def _number(param: Param, raw: Any, kind: str) -> Any:
     return _cast_number(param, value, kind)
 
 
+# ints beyond 64 bits reach no tensor, seed or size: refused where they are written
+_MAX_INT = 2 ** 63 - 1
+
+# Longer numbers are refused before Python converts them (int() of a 5000-digit string
+# raises, and such a number fits no param). 1024 bits hold every float's integer part.
+MAX_INT_BITS = 1024
+_MAX_INT_DIGITS = 309
+
+
+def _int_literal(text: str) -> int:
+    digits = len(text.lstrip("+-").lstrip("0"))
+    if digits > _MAX_INT_DIGITS:
+        raise ValueProblem(f"a {digits}-digit number is too large")
+    return int(text)
+
+
 def _cast_number(param: Param, value: Any, kind: str) -> int | float:
     if isinstance(value, bool):
         value = int(value)
@@ -107,12 +129,45 @@ def _cast_number(param: Param, value: Any, kind: str) -> int | float:
         raise ValueProblem(f"expected a number, got {_describe(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueProblem(f"expected a finite number, got {value}")
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise ValueProblem(f"{_fmt(value)} is too large")
     if kind == "int":
         value = int(value)          # truncates toward zero, as CLIPig's int()
     elif kind == "float":
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise ValueProblem(f"{_fmt(value)} is too large for a float") from None
     _check_range(param, value)
+    if isinstance(value, int) and not -_MAX_INT <= value <= _MAX_INT:
+        raise ValueProblem(f"{_fmt(value)} is too large (at most 2**63 - 1)")
     return value
+
+
+def check_expression(param: Param, expr: Expression, bounds, kind: str) -> None:
+    """ValueProblem where `expr` can fail, or leave the param's range, anywhere within
+    `bounds` (base variable -> Interval over the run; random draws: their full range)."""
+    try:
+        check_range(expr, bounds, minimum=param.minimum, maximum=param.maximum,
+                    exclusive_minimum=param.exclusive_minimum, whole=kind == "int")
+    except RangeError as exc:
+        raise ValueProblem(str(exc)) from None
+    if expr.uses_random and not param.groups:
+        raise ValueProblem(f"`{expr.source}` draws a random number, but this param is set once "
+                           "for the whole run; write a number")
+
+
+def check_over_run(param: Param, value: Any, bounds) -> None:
+    """check_expression for every expression in a parsed value (a vector: each item)."""
+    if isinstance(value, Expression):
+        check_expression(param, value, bounds, param.kind)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, Expression):
+                try:
+                    check_expression(param, item, bounds, param.item)
+                except ValueProblem as exc:
+                    raise ValueProblem(f"item {index + 1}: {exc}") from None
 
 
 def _check_range(param: Param, value: int | float) -> None:
@@ -181,7 +236,7 @@ def _parse_time(param, raw):
                 raise ValueProblem(f"'{raw}' is not a percentage")
             value = float(number) * 0.01
         elif _INT_LITERAL.match(text):
-            value = int(text)
+            value = _int_literal(text)
         elif _FLOAT_LITERAL.match(text):
             value = float(text)
         else:
@@ -201,6 +256,8 @@ def _parse_time(param, raw):
         raise ValueProblem(f"expected a finite time, got {value}")
     if value < 0:
         raise ValueProblem(f"{_fmt(value)} is out of range: a time must be >= 0")
+    if isinstance(value, int) and value > _MAX_INT:
+        raise ValueProblem(f"{_fmt(value)} is too large for an epoch")
     return value
 
 
@@ -255,6 +312,8 @@ def _describe(raw: Any) -> str:
 
 
 def _fmt(value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return fmt(value)       # huge ints shortened (str() of 4300+ digits raises)
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

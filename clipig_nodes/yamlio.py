@@ -10,6 +10,7 @@ the duplicate keys it saw; it raises YamlError, never a PyYAML exception.
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -81,10 +82,60 @@ class _Loader(yaml.SafeLoader):
         data.extend(self.construct_object(item, deep=True) for item in node.value)
 
 
+    def construct_yaml_int(self, node):
+        # Python refuses to convert ints of over 4300 digits; keep such a scalar as its
+        # text, so the param that reads it reports "a 5000-digit number is too large"
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)
 
-MAX_BYTES = 16 * 1024 * 1024   # a graph or config is a few KB; refuse to parse huge inputs
+MAX_BYTES = 2 * 1024 * 1024    # a graph or config is a few KB; refuse to parse huge inputs
+MAX_NODES = 250_000            # YAML values after expanding aliases and merge keys
+
+
+def _expanded_size(root, limit: int = MAX_NODES) -> int:
+    """How many YAML nodes `root` stands for once every alias and merge key is expanded.
+
+    Aliases share one composed node, so a 600-byte file (`<<: [*m0, *m0]` per line)
+    can stand for billions of values; PyYAML would build them all while flattening
+    merge keys, whatever its version. Counted on the composed nodes (linear in the
+    file), memoised per node, and stopped as soon as it passes `limit`.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in open_nodes:
+            raise YamlError("invalid YAML: an alias refers to a value that contains it")
+        open_nodes.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                total += size(key_node) + size(value_node)
+                if total > limit:
+                    break
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                total += size(item)
+                if total > limit:
+                    break
+        open_nodes.discard(key)
+        if total > limit:
+            raise YamlError(f"invalid YAML: too much data once aliases and merge keys are "
+                            f"expanded (more than {limit:,} values)")
+        sizes[key] = total
+        return total
+
+    return size(root)
 
 
 def load_yaml(text: str) -> tuple[object, list[tuple[str, int]]]:
@@ -94,8 +145,13 @@ def load_yaml(text: str) -> tuple[object, list[tuple[str, int]]]:
     loader = None
     try:
         loader = _Loader(text)
-        data = loader.get_single_data()
-        return data, loader.duplicates
+        node = loader.get_single_node()
+        if node is None:
+            return None, loader.duplicates
+        _expanded_size(node)        # before constructing: merge keys expand while constructing
+        return loader.construct_document(node), loader.duplicates
+    except YamlError:
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -114,19 +170,57 @@ def load_yaml(text: str) -> tuple[object, list[tuple[str, int]]]:
             loader.dispose()
 
 
+class NotRegularFile(OSError):
+    """An input that is a device, FIFO or socket: reading it could block or never end."""
+
+
+def open_regular(path: str | os.PathLike):
+    """Open a file for reading in binary, only if it is a regular file.
+
+    Opened without blocking (a FIFO with no writer would block open() itself), then
+    checked on the open descriptor, so what is checked is what is read. Raises
+    NotRegularFile (an OSError whose strerror says what the file is), or the OSError.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(21, "is a folder, not a file", str(path))
+        if not stat.S_ISREG(mode):
+            raise NotRegularFile(0, "not a regular file (a device, FIFO or socket); "
+                                    "give a file", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: str | os.PathLike, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; YamlError (with the path)
+    for a larger file. Never reads more than limit + 1 bytes, whatever stat says."""
+    with open_regular(path) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise YamlError(f"{path}: file is too large (more than {limit // 1024 // 1024} MB; "
+                        "a graph or config is a few KB)")
+    return data
+
+
 def read_text(path: str | os.PathLike) -> str:
     """Read a UTF-8 text file; OSError/UnicodeDecodeError become YamlError with the path."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise YamlError(f"{path}: file is too large")
-        return path.read_text(encoding="utf-8")
+        return read_bytes(path).decode("utf-8")
     except FileNotFoundError:
         raise YamlError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise YamlError(f"{path}: is a folder, not a file") from None
     except UnicodeDecodeError:
         raise YamlError(f"{path}: not a UTF-8 text file") from None
+    except NotRegularFile as exc:
+        raise YamlError(f"{path}: {exc.strerror}") from None
     except OSError as exc:
         raise YamlError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -197,3 +291,37 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
         except OSError:
             pass
         raise
+
+
+def write_new(path: str | os.PathLike, data: bytes | str) -> None:
+    """Create `path` with `data`, complete or not at all; FileExistsError when the name is
+    taken by anything (a file, a folder, a symbolic link, even a dangling one).
+
+    The content is written to a temporary file first, then hard-linked to the name: the
+    link is atomic and fails on an existing name, so the name is claimed and filled in one
+    step (two writers racing for one name: one wins, the other gets FileExistsError; a
+    crash leaves no empty or half file). Where the file system has no hard links, the name
+    is claimed with O_EXCL and the content renamed over it.
+    """
+    path = Path(path)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError:        # no hard links here (FAT, some network file systems)
+            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            os.replace(tmp, path)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass

@@ -14,12 +14,14 @@ deviation from either bound (an equality target).
 """
 
 from clipig_nodes.nodebase import Constraint
+from clipig_nodes.limits import MAX_KERNEL, MAX_SIDE
 from clipig_nodes.registry import TRLC, Vector
 
 ABOVE = Vector("above", 3, None, "Penalise the value per channel [r, g, b] below this.", groups=TRLC)
 BELOW = Vector("below", 3, None, "Penalise the value per channel [r, g, b] above this.", groups=TRLC)
 KERNEL = Vector("kernel_size", 2, [3, 3], "Gaussian kernel size [x, y]; even sizes grow to the "
-                                          "next odd one.", groups=TRLC, item="int", minimum=0)
+                                          "next odd one.", groups=TRLC, item="int", minimum=0,
+                maximum=MAX_KERNEL)
 SIGMA = Vector("sigma", 2, None, "Gaussian sigma [x, y]; unset: 0.3 * ((k - 1) / 2 - 1) + 0.8.",
                groups=TRLC, minimum=0)
 
@@ -171,7 +173,8 @@ class BorderConstraint(Constraint):
 
     name = "border_constraint"
     params = (
-        Vector("size", 2, [1, 1], "Border width [x, y] in pixels.", groups=TRLC, item="int", minimum=0),
+        Vector("size", 2, [1, 1], "Border width [x, y] in pixels.", groups=TRLC, item="int",
+               minimum=0, maximum=MAX_SIDE),
         Vector("color", 3, [0.0, 0.0, 0.0], "Border color [r, g, b].", groups=TRLC),
     )
 

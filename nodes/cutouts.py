@@ -66,8 +66,9 @@ class Cutouts(Transform):
 
         # the output pixel grid in [-1, 1], one for every view
         ticks = (torch.arange(size, device=x.device, dtype=x.dtype) + 0.5) / size * 2 - 1
-        # supersample large crops (area filter) so that shrinking them does not alias
-        factor = max(1, min(4, int(high * short / size + 0.999)))
+        # supersample large crops (a box filter) so that shrinking them does not alias: with
+        # bilinear taps at most 2 source pixels apart, every source pixel is read
+        factor = max(1, min(4, int(high * short / size)))
         if factor > 1:
             ticks = (torch.arange(size * factor, device=x.device, dtype=x.dtype) + 0.5) \
                 / (size * factor) * 2 - 1
@@ -96,8 +97,7 @@ class Cutouts(Transform):
             out = out * draw()                                           # brightness
             mean = out.mean(dim=(1, 2, 3), keepdim=True)
             out = (out - mean) * draw() + mean                           # contrast
-            gray = (out * out.new_tensor([0.299, 0.587, 0.114])[None, :, None, None]
-                    ).sum(dim=1, keepdim=True)
+            gray = 0.299 * out[:, :1] + 0.587 * out[:, 1:2] + 0.114 * out[:, 2:]
             out = (out - gray) * draw() + gray                           # saturation
         sigma = float(p.value("noise"))
         if sigma > 0:

@@ -1,9 +1,10 @@
 """CLIP model nodes: which model encodes a feature and scores the views against it."""
 
-from clipig_nodes.registry import MODEL, MODEL_CAT, Enum, NodeType, Socket, Text
+from clipig_nodes.nodebase import Model
+from clipig_nodes.registry import Enum, Text
 
 
-class ClipModelNode(NodeType):
+class ClipModelNode(Model):
     """A CLIP model for the features linked to it: OpenAI's CLIP or an OpenCLIP model.
 
     Link its model output to the model input of text and image features. Each model sees
@@ -18,8 +19,6 @@ class ClipModelNode(NodeType):
     """
 
     name = "clip_model"
-    category = MODEL_CAT
-    outputs = (Socket("model", MODEL, doc="The model, for the model input of features."),)
     params = (
         Enum("library", ("openai", "openclip"), "openai",
              "openai: the clip package; openclip: open-clip-torch."),

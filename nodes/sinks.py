@@ -2,6 +2,8 @@
 
 import re
 
+from clipig_nodes.limits import MAX_EPOCHS
+from clipig_nodes.output_names import output_problem
 from clipig_nodes.registry import (IMAGE, SINK, TARGET, TR, Enum, Float, Int, NodeType, Param,
                                    Socket, Text)
 
@@ -23,9 +25,9 @@ class Train(NodeType):
         Socket("postproc", IMAGE, required=False, doc="End of the post-processing chain."),
     )
     params = (
-        Int("epochs", 300, "Number of epochs (optimizer steps).", minimum=0, maximum=10_000_000),
+        Int("epochs", 300, "Number of epochs (optimizer steps).", minimum=0, maximum=MAX_EPOCHS),
         Int("start_epoch", 0, "First epoch index (to resume a run).", minimum=0,
-            maximum=10_000_000),
+            maximum=MAX_EPOCHS),
         Float("learnrate", 1.0, "Multiplier on the optimizer's base rate.", groups=TR),
         Float("learnrate_scale", 1.0, "Second multiplier, for schedules such as 1 - t.", groups=TR),
         Enum("optimizer", OPTIMIZERS, "adam",
@@ -36,7 +38,8 @@ class Train(NodeType):
         Text("device", "auto", "auto (CUDA when present, else CPU), cpu, cuda or cuda:N."),
         Param("snapshot_interval", "number", 20.0, "Save the image every N epochs (int) or "
                                                    "N seconds (float); 0 = never.", minimum=0),
-        Text("output", "./", "Output image file, or a folder (ending in /)."),
+        Text("output", "./", "Output image file (.png), or a folder (ending in /), inside the "
+                             "folder the run starts in; -o overrides it."),
         Int("seed", None, "Random seed; unset = a new one each run.", minimum=0,
             maximum=2**63 - 1),
     )
@@ -49,6 +52,9 @@ class Train(NodeType):
             problems.append(("device", f"'{device}' is not a device: use auto, cpu, cuda or cuda:N"))
         if not str(values.get("model") or "").strip():
             problems.append(("model", "must not be empty"))
+        output = output_problem(values.get("output"))
+        if output:        # a file someone sends must not choose where a run writes
+            problems.append(("output", output))
         return problems
 
 

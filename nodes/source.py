@@ -1,9 +1,8 @@
 """The pixel source: the RGB image that training changes."""
 
+from clipig_nodes.limits import MAX_SIDE
 from clipig_nodes.nodebase import Source
 from clipig_nodes.registry import T, Enum, FilePath, Vector
-
-MAX_SIDE = 16384   # larger sides cannot be held by any current accelerator
 
 
 class Pixels(Source):

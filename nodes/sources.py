@@ -7,8 +7,8 @@ the source contract: init, render, resample, write, lr_factors.
 torch is imported inside the functions, so the catalog and validation stay light.
 """
 
-from clipig_nodes.registry import (IMAGE, SOURCE, T, Bool, Enum, FilePath, Float, Int, NodeType,
-                                   Socket, Vector)
+from clipig_nodes.nodebase import Source
+from clipig_nodes.registry import T, Bool, Enum, FilePath, Float, Int, Vector
 
 MAX_SIDE = 16384
 
@@ -27,7 +27,6 @@ INTERPOLATION = Enum("interpolation", ("nearest", "linear", "cubic"), "cubic",
                      "How the image is resampled when the resolution changes.",
                      aliases={"bilinear": "linear", "bicubic": "cubic"})
 INIT_IMAGE = FilePath("init_image", None, "Start from this image (the first render equals it).")
-IMAGE_OUT = (Socket("image", IMAGE, doc="The rendered image, [1,3,H,W]."),)
 
 
 def _where(p) -> str:
@@ -61,10 +60,16 @@ def _resize(x, size, interpolation):
 
 # --- Fourier ---------------------------------------------------------------------------------
 
+_color_matrices: dict = {}     # device -> the matrix: made once, so a captured step holds no host data
+
+
 def _color_matrix(device):
     import torch
-    m = torch.tensor(COLOR_CORRELATION_SQRT, dtype=torch.float32, device=device)
-    return m / m.norm(dim=0).max()
+    key = str(device)
+    if key not in _color_matrices:
+        m = torch.tensor(COLOR_CORRELATION_SQRT, dtype=torch.float32, device=device)
+        _color_matrices[key] = m / m.norm(dim=0).max()
+    return _color_matrices[key]
 
 
 def _spectrum_scale(h, w, decay, device):
@@ -123,7 +128,7 @@ def _from_unit(image, activation):
     return image.float() - 0.5
 
 
-class FourierPixels(NodeType):
+class FourierPixels(Source):
     """The image as a 2-D Fourier spectrum with decorrelated colour (lucid/lucent style).
 
     The trained values are the coefficients of a real 2-D FFT, each multiplied by
@@ -134,8 +139,6 @@ class FourierPixels(NodeType):
     """
 
     name = "fourier_pixels"
-    category = SOURCE
-    outputs = IMAGE_OUT
     params = (
         RESOLUTION,
         Float("decay", 1.0, "Spectrum scaling 1 / frequency^decay: higher is smoother.",
@@ -238,7 +241,7 @@ def _pyramid_decompose(image, levels):
     return state
 
 
-class PyramidPixels(NodeType):
+class PyramidPixels(Source):
     """The image as a sum of upsampled images at 1/1, 1/2, 1/4, ... of the resolution.
 
     Each level is trained with its own learning-rate factor (level i, at 1/2^i of the
@@ -247,8 +250,6 @@ class PyramidPixels(NodeType):
     """
 
     name = "pyramid_pixels"
-    category = SOURCE
-    outputs = IMAGE_OUT
     params = (
         RESOLUTION,
         Int("levels", 4, "Number of levels (the coarsest is 1/2^(levels-1) of the resolution).",

@@ -1,5 +1,6 @@
 """The target: one view of the image, the features it should match and its constraints."""
 
+from clipig_nodes.limits import MAX_BATCH
 from clipig_nodes.nodebase import Stage
 from clipig_nodes.registry import (CONSTRAINT, FEATURE, IMAGE, TARGET, TARGET_CAT, TRLC, Enum, Float,
                                    Int, Socket, Text)
@@ -25,7 +26,7 @@ class Target(Stage):
         Float("weight", 1.0, "Multiplies the target's whole loss (features and constraints).",
               groups=TRLC),
         Int("batch_size", 1, "Views per epoch, each with its own random transform draws.",
-            minimum=1, maximum=4096),
+            minimum=1, maximum=MAX_BATCH),
         Enum("select", ("all", "best", "worst", "mix"), "all",
              "all: every feature; best/worst: only the most/least similar one per view; mix: "
              "one weighted mix of the features."),
@@ -108,7 +109,6 @@ def _cosines(t):
 
 def _feature_loss(t, batch):
     import torch
-    import torch.nn.functional as F
     stages, f_list, models = t.features, t.embeddings, t.feature_models
     n = len(stages)
     cos = _cosines(t)                                           # [B,F]
@@ -149,6 +149,7 @@ def _feature_loss(t, batch):
         fill = float("-inf") if select == "best" else float("inf")
         ranked = sims.masked_fill(~enabled_t, fill)
         pick = ranked.argmax(dim=1) if select == "best" else ranked.argmin(dim=1)
-        used = F.one_hot(pick, n).bool() & enabled_t
+        # a comparison, not F.one_hot: one_hot checks its indices on the host (a sync)
+        used = (torch.arange(n, device=device) == pick[:, None]) & enabled_t
     contributions = weights_t * losses_t * used
     return contributions.sum(dim=1), sims, losses_t * used, used

@@ -1,6 +1,7 @@
 """Transforms that change pixel values, not positions."""
 
 from clipig_nodes.nodebase import Transform
+from clipig_nodes.limits import MAX_QUANTIZE_STEP
 from clipig_nodes.registry import TRL, Float, Vector
 
 
@@ -71,7 +72,7 @@ class Quantize(Transform):
     name = "quantize"
     legacy_value = "step"
     params = (Vector("step", 3, None, "Step per channel [r, g, b].", groups=TRL, required=True,
-                     minimum=0, exclusive_minimum=True),)
+                     minimum=0, exclusive_minimum=True, maximum=MAX_QUANTIZE_STEP),)
 
     @staticmethod
     def apply(x, p):

@@ -1,10 +1,12 @@
 """Transforms that filter or paint the image."""
 
 from clipig_nodes.nodebase import Transform
+from clipig_nodes.limits import MAX_KERNEL, MAX_SIDE
 from clipig_nodes.registry import TRL, Vector
 
 KERNEL = Vector("kernel_size", 2, [3, 3], "Gaussian kernel size [x, y]; even sizes grow to the "
-                                          "next odd one.", groups=TRL, item="int", minimum=0)
+                                          "next odd one.", groups=TRL, item="int", minimum=0,
+                maximum=MAX_KERNEL)
 SIGMA = Vector("sigma", 2, None, "Gaussian sigma [x, y]; unset: 0.3 * ((k - 1) / 2 - 1) + 0.8.",
                groups=TRL, minimum=0)
 
@@ -37,7 +39,8 @@ class Border(Transform):
 
     name = "border"
     params = (
-        Vector("size", 2, [1, 1], "Border width [x, y] in pixels.", groups=TRL, item="int", minimum=0),
+        Vector("size", 2, [1, 1], "Border width [x, y] in pixels.", groups=TRL, item="int", minimum=0,
+               maximum=MAX_SIDE),
         Vector("color", 3, [0.0, 0.0, 0.0], "Border color [r, g, b].", groups=TRL),
     )
 

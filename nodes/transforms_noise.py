@@ -1,6 +1,7 @@
 """Transforms that add random noise (a new draw for every sample and epoch)."""
 
 from clipig_nodes.nodebase import Transform
+from clipig_nodes.limits import MAX_SIDE
 from clipig_nodes.registry import TRL, Float, Vector
 
 
@@ -44,7 +45,7 @@ class RNoise(Transform):
     params = (
         Vector("std", 3, None, "Noise std per channel [r, g, b].", groups=TRL, required=True),
         Vector("resolution", 2, None, "Size of the noise [width, height] before upscaling.",
-               groups=TRL, item="int", required=True, minimum=1, maximum=16384),
+               groups=TRL, item="int", required=True, minimum=1, maximum=MAX_SIDE),
     )
 
     @staticmethod

@@ -1,9 +1,10 @@
 """Transforms that change the resolution (not allowed in post-processing)."""
 
 from clipig_nodes.nodebase import Transform
+from clipig_nodes.limits import MAX_PAD, MAX_REPEAT, MAX_SIDE
 from clipig_nodes.registry import TRL, Enum, Vector
 
-SIZE = dict(groups=TRL, item="int", required=True, minimum=1, maximum=16384)
+SIZE = dict(groups=TRL, item="int", required=True, minimum=1, maximum=MAX_SIDE)
 
 
 class Resize(Transform):
@@ -50,8 +51,10 @@ class CenterCrop(Transform):
 class RandomCrop(Transform):
     """Cuts [width, height] out of a random position (a new draw for every sample).
 
-    Every position inside the image is equally likely; a crop larger than the image is an
-    error. Note that CLIPig read the pair as [height, width].
+    Every position inside the image is equally likely. A crop larger than the image it gets
+    (the pixels' resolution after the transforms before it) stops the run with a message
+    naming the node: use center_crop (which pads) or pad first. Note that CLIPig read the
+    pair as [height, width].
     """
 
     name = "random_crop"
@@ -64,11 +67,12 @@ class RandomCrop(Transform):
     @staticmethod
     def apply(x, p):
         from clipig_nodes.engine import imaging
+        from clipig_nodes.engine.errors import NodeInputError
 
         B, _, H, W = x.shape
         w, h = _size(p, "size")
         if w > W or h > H:
-            raise ValueError(f"random_crop: the crop [{w}, {h}] (width, height) is larger than "
+            raise NodeInputError(f"the crop [{w}, {h}] (width, height) is larger than "
                              f"the image [{W}, {H}]; use center_crop or pad to make it larger")
         draw = p.rand(B, 2)
         # every start in [0, W - w] equally likely (rand * n may round up to n: clamp)
@@ -80,25 +84,39 @@ class RandomCrop(Transform):
 class Crop(Transform):
     """Cuts out [x, y, width, height]; values below 1 are fractions of the size, others pixels.
 
-    Areas outside the image are black. Note that 1 means one pixel, not 100%.
+    Areas outside the image are black. Note that 1 means one pixel, not 100%. The width
+    and height must be above 0; a fraction that gives less than one pixel of the image it
+    gets stops the run with a message naming the node.
     """
 
     name = "crop"
     geometric = True
     legacy_value = "rect"
     changes_resolution = True
-    params = (Vector("rect", 4, None, "[x, y, width, height].", groups=TRL, required=True),)
+    params = (Vector("rect", 4, None, "[x, y, width, height].", groups=TRL, required=True,
+                     minimum=-MAX_SIDE, maximum=MAX_SIDE),)
+
+    @classmethod
+    def check(cls, values):
+        rect = values.get("rect")
+        if isinstance(rect, list) and len(rect) == 4:
+            for name, value in (("width", rect[2]), ("height", rect[3])):
+                if isinstance(value, (int, float)) and value <= 0:
+                    return [("rect", f"the {name} is {value:g}: it must be above 0 "
+                                     "(a fraction below 1 of the size, or pixels)")]
+        return []
 
     @staticmethod
     def apply(x, p):
         from clipig_nodes.engine import imaging
+        from clipig_nodes.engine.errors import NodeInputError
 
         H, W = x.shape[-2:]
         rect = imaging.host_value(p, "rect")
         left, width = (imaging.fraction_or_pixels(v, W) for v in (rect[0], rect[2]))
         top, height = (imaging.fraction_or_pixels(v, H) for v in (rect[1], rect[3]))
         if width < 1 or height < 1:
-            raise ValueError(f"crop: the rect {rect} gives an empty image ({width} x {height} "
+            raise NodeInputError(f"the rect {rect} gives an empty image ({width} x {height} "
                              f"pixels of {W} x {H}); values below 1 are fractions of the size")
         return imaging.crop_window(x, left, top, width, height)
 
@@ -113,7 +131,7 @@ class Repeat(Transform):
     legacy_value = "count"
     changes_resolution = True
     params = (Vector("count", 2, None, "Tiles [across, down].", groups=TRL, item="int",
-                     required=True, minimum=1, maximum=64),)
+                     required=True, minimum=1, maximum=MAX_REPEAT),)
 
     @staticmethod
     def apply(x, p):
@@ -134,7 +152,7 @@ class Pad(Transform):
     changes_resolution = True
     params = (
         Vector("size", 2, None, "Pixels added [x, y] on each side.", groups=TRL, item="int",
-               required=True, minimum=0, maximum=16384),
+               required=True, minimum=0, maximum=MAX_PAD),
         Vector("color", 3, [0.0, 0.0, 0.0], "Fill color [r, g, b] for mode fill.", groups=TRL),
         Enum("mode", ("fill", "edge", "wrap"), "fill",
              "fill: color; edge: repeat the edge pixels; wrap: copy from the opposite side."),

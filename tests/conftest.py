@@ -23,6 +23,12 @@ def pytest_runtest_setup(item):
             pytest.fail("this test needs a CUDA GPU (run -m cuda on a GPU machine)")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--fuzz-examples", type=int, default=None,
+                     help="inputs tried by tests/test_fuzz.py (default: a CI-sized number)")
+    parser.addoption("--kill-trials", type=int, default=10,
+                     help="runs killed with SIGKILL at a random moment by "
+                          "tests/test_interrupts.py (default 10)")
 @pytest.fixture(scope="session")
 def toy_clip():
     """Path of the toy-world CLIP (seed 0), trained once per version of its training code

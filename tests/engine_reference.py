@@ -22,7 +22,9 @@ SAMPLES = 256
 def cases():
     """(name, how to get the file path in a folder) for every template and legacy example."""
     from .legacy_examples import VALID
-    out = [(p.name, lambda folder, p=p: p) for p in sorted((ROOT / "graphs").glob("*.graph.yaml"))]
+    from .tiny_openclip import with_tiny_models
+    out = [(p.name, lambda folder, p=p: with_tiny_models(p, folder))
+           for p in sorted((ROOT / "graphs").glob("*.graph.yaml"))]
     for name in sorted(VALID):
         def write(folder, name=name):
             shutil.copytree(ROOT / "graphs" / "photos", folder / "photos", dirs_exist_ok=True)

@@ -120,7 +120,8 @@ def test_nodes_catalog():
     assert "random_rotate  [random]" in out.stdout
     assert "center_crop  [changes resolution]" in out.stdout
     data = json.loads(cli("nodes", "--json").stdout)
-    assert len(data) == 41
+    assert len(data) == 49      # 41 + fourier_pixels, pyramid_pixels, cutouts, clip_model,
+    #                             and a reroute per IMAGE, FEATURE, CONSTRAINT, TARGET
     by_name = {d["name"]: d for d in data}
     assert by_name["noise"]["params"][0]["expression_groups"] == ["learnrate", "resolution", "time"]
     assert by_name["blur_constraint"]["legacy_name"] == "blur"

@@ -300,3 +300,85 @@ def test_paste_rejects_text_that_is_no_graph():
     for text in ("", "just words", "- a\n- list\n"):
         with pytest.raises(ProblemsError):
             paste_command(text)
+
+
+# --- groups and reroutes ------------------------------------------------------------------------
+
+def test_group_commands_do_and_undo_exactly():
+    graph = strawberries()
+    add = C.AddGroup("views", ["random_shift", "random_rotate"], (60, 110, 170))
+    roundtrip(graph, add)
+    assert graph.groups[0].title == "views" and graph.groups[0].nodes == ["random_shift",
+                                                                           "random_rotate"]
+    roundtrip(graph, C.EditGroup(0, title="the views", color=(200, 80, 40),
+                                 nodes=["random_shift", "random_rotate", "center_crop"]))
+    assert graph.groups[0].color == (200, 80, 40) and len(graph.groups[0].nodes) == 3
+    roundtrip(graph, C.RemoveGroup(0))
+    assert graph.groups == []
+    with pytest.raises(GraphError):
+        C.AddGroup("x", ["no_such_node"]).do(graph)
+    assert graph.groups == []
+
+
+def test_groups_follow_renames_and_survive_save_and_load():
+    from clipig_nodes.graph.fileformat import loads_graph
+
+    graph = strawberries()
+    C.AddGroup("views", ["random_shift", "random_rotate"], (60, 110, 170)).do(graph)
+    C.AddGroup("losses", ["text_feature"]).do(graph)
+    C.Rename("random_rotate", "spin").do(graph)
+    assert graph.groups[0].nodes == ["random_shift", "spin"]
+    removed = C.RemoveNodes(["random_shift"])
+    removed.do(graph)
+    text = dumps_graph(graph)
+    assert "groups:" in text and "random_shift" not in text.split("groups:")[1]
+    again = loads_graph(text)
+    assert [(g.title, g.color, g.nodes) for g in again.groups] == [
+        ("views", (60, 110, 170), ["spin"]), ("losses", (90, 110, 150), ["text_feature"])]
+    removed.undo(graph)                            # undo brings the member back into its frame
+    assert graph.groups[0].nodes == ["random_shift", "spin"]
+
+
+@pytest.mark.parametrize("groups, message", [
+    ("groups: {title: x}", "groups is a list"),
+    ("groups:\n- {title: x, nodes: [nope]}", "no node 'nope'"),
+    ("groups:\n- {title: x, color: [1, 2, 300], nodes: []}", "color is three whole numbers"),
+    ("groups:\n- {title: x, size: 3}", "unknown key 'size'"),
+])
+def test_bad_groups_in_a_file_name_where(groups, message):
+    from clipig_nodes.graph.fileformat import loads_graph
+
+    text = dumps_graph(strawberries()) + groups + "\n"
+    with pytest.raises(ProblemsError) as info:
+        loads_graph(text, source="g.graph.yaml")
+    problem = info.value.problems[0]
+    assert message in problem.message and problem.path.startswith("groups")
+    assert problem.line is not None
+
+
+def test_reroutes_are_spliced_out_before_checks_compile_and_export(registry):
+    from clipig_nodes.graph.compile import compile_graph
+    from clipig_nodes.graph.reroute import splice_reroutes
+    from clipig_nodes.graph.validate import validate
+    from clipig_nodes.legacy.exporter import export_legacy
+
+    plain = strawberries()
+    graph = plain.copy()
+    for link in [Link("random_shift", "image", "random_rotate", "image"),
+                 Link("text_feature", "feature", "random_sampler", "features")]:
+        roundtrip(graph, C.insert_reroute_command(graph, registry, link, (100, 100)))
+    # a reroute of a reroute: two dots on one link
+    dot = "reroute_image"
+    C.insert_reroute_command(graph, registry, Link("random_shift", "image", dot, "in"),
+                             (50, 50)).do(graph)
+    assert {"reroute_image", "reroute_image_2", "reroute_feature"} <= set(graph.nodes)
+    spliced = splice_reroutes(graph)
+    assert list(spliced.links) == list(plain.links) and list(spliced.nodes) == list(plain.nodes)
+    assert "reroute_image" in graph.nodes                  # the graph itself is not changed
+    assert splice_reroutes(plain) is plain
+    assert not [p for p in validate(graph, registry) if p.is_error]
+    assert compile_graph(graph, registry).order == compile_graph(plain, registry).order
+    C.AddGroup("views", ["random_shift"]).do(graph)
+    with_dots, without = export_legacy(graph, registry), export_legacy(plain, registry)
+    assert with_dots.data == without.data
+    assert any("group frame" in p.message for p in with_dots.problems)

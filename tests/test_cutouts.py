@@ -141,3 +141,16 @@ def test_out_of_range_params_refused(params):
     g.add_node("cutouts", params=params)
     g.connect("pixels", "image", "cutouts", "image")
     assert any(p.is_error and p.node == "cutouts" for p in validate(g))
+
+
+def test_legacy_export_leaves_cutouts_out_and_says_so():
+    from clipig_nodes.legacy.exporter import export_legacy
+    g = minimal()
+    g.add_node("cutouts")
+    g.disconnect(g.links_into("target", "image")[0])
+    g.connect("pixels", "image", "cutouts", "image")
+    g.connect("cutouts", "image", "target", "image")
+    result = export_legacy(g)
+    assert result.ok and "transforms" not in result.data["targets"][0]
+    assert [(p.node, p.message) for p in result.problems] == [
+        ("cutouts", "CLIPig has no cutouts transform; left out (what CLIP sees will differ)")]

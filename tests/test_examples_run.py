@@ -9,6 +9,7 @@ import torch
 from clipig_nodes.engine import run_graph
 
 from .legacy_examples import VALID
+from .tiny_openclip import with_tiny_models
 
 GRAPHS_DIR = Path(__file__).resolve().parent.parent / "graphs"
 TEMPLATES = sorted(GRAPHS_DIR.glob("*.graph.yaml"))
@@ -21,8 +22,10 @@ def check(result):
 
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
-def test_template_runs(path, tiny_clip):
-    check(run_graph(path, model=tiny_clip, device="cpu", epochs=2, seed=0))
+def test_template_runs(path, tiny_clip, tmp_path):
+    # model nodes get tiny random models of their library (no weights download in tests)
+    check(run_graph(with_tiny_models(path, tmp_path), model=tiny_clip, device="cpu", epochs=2,
+                    seed=0))
 
 
 @pytest.mark.parametrize("name", sorted(VALID))

@@ -20,7 +20,7 @@ from clipig_nodes.problems import ProblemsError
 from clipig_nodes.yamlio import load_yaml
 
 FIXTURES = Path(__file__).parent / "fixtures"
-HEADER = "format: clipig-nodes-graph\nversion: 2\n"
+HEADER = "format: clipig-nodes-graph\nversion: 3\n"
 
 
 def demo_graph() -> Graph:
@@ -59,8 +59,8 @@ def test_round_trip_and_readable_text():
     assert ff.loads_graph(text) == g
     lines = text.splitlines()
     top = [line.split(":")[0] for line in lines if line and not line.startswith((" ", "-", "#"))]
-    assert top == ["format", "version", "description", "nodes", "links"]
-    assert lines[0] == "format: clipig-nodes-graph" and lines[1] == "version: 2"
+    assert top == ["format", "version", "description", "nodes", "links"]     # no inputs: no section
+    assert lines[0] == "format: clipig-nodes-graph" and lines[1] == "version: 3"
     assert any(line.strip() == "- pixels.image -> random_shift.image" for line in lines)
     assert any(line.strip() == "- text_2.feature -> target.features" for line in lines)
     assert "pos: [40, 80]" in text and "pos: [300, 80.5]" in text    # whole numbers as ints
@@ -165,7 +165,7 @@ def test_format_and_version_errors():
     assert p.line == 2
     p = find(problems_of("format: clipig-nodes-graph\nversion: 7\nnodes: {}\n"), "version")
     assert p.message == ("written by a newer clipig-nodes (format version 7); "
-                         "this one reads versions 1 to 2")
+                         "this one reads versions 1 to 3")
     assert "start at 1" in find(problems_of("format: clipig-nodes-graph\nversion: 0\n"), "version").message
     find(problems_of("format: clipig-nodes-graph\nversion: true\n"), "version")
     find(problems_of("format: clipig-nodes-graph\nversion: 2.0\n"), "version")
@@ -280,7 +280,7 @@ def test_alias_bomb_and_deep_nesting_are_refused_quickly():
 # --- versions --------------------------------------------------------------------------------------
 
 def test_version_constants():
-    assert ff.VERSION == VERSION == 2 == 1 + len(MIGRATIONS)
+    assert ff.VERSION == VERSION == 3 == 1 + len(MIGRATIONS)
     assert ff.FORMAT == "clipig-nodes-graph" and ff.SUFFIX == ".graph.yaml"
 
 
@@ -291,7 +291,20 @@ def test_v1_fixture_migrates_to_the_v2_equivalent():
     assert [str(link) for link in old.links_into("target", "features")] == [
         "text_2.feature -> target.features", "text.feature -> target.features"]
     assert ff.dumps_graph(old) == ff.dumps_graph(new)
-    assert "version: 2" in ff.dumps_graph(old)
+    assert "version: 3" in ff.dumps_graph(old)
+
+
+def test_v2_fixture_migrates_to_the_v3_equivalent():
+    old = ff.load_graph(FIXTURES / "graph_v2.yaml")
+    new = ff.load_graph(FIXTURES / "graph_v2_as_v3.yaml")
+    assert old == new and old.inputs == {}
+    assert ff.dumps_graph(old) == ff.dumps_graph(new)
+    assert "version: 3" in ff.dumps_graph(old) and "inputs" not in ff.dumps_graph(old)
+    data, _ = load_yaml((FIXTURES / "graph_v2.yaml").read_text(encoding="utf-8"))
+    snapshot = copy.deepcopy(data)
+    out = migrate(data)
+    assert data == snapshot and out["version"] == 3
+    assert {k: v for k, v in out.items() if k != "version"} == {k: v for k, v in data.items() if k != "version"}
 
 
 def test_migrations_are_pure():
@@ -299,7 +312,7 @@ def test_migrations_are_pure():
     snapshot = copy.deepcopy(data)
     out = migrate(data)
     assert data == snapshot and out is not data
-    assert out["version"] == 2 and isinstance(out["nodes"], dict)
+    assert out["version"] == 3 and isinstance(out["nodes"], dict)
     assert list(out["nodes"]) == ["pixels", "random_shift", "text", "text_2", "target", "train"]
     step = migrate_1_to_2(data)
     assert data == snapshot and "id" not in step["nodes"]["pixels"]
@@ -307,9 +320,9 @@ def test_migrations_are_pure():
 
 
 def test_migrate_current_and_bad_versions():
-    current = {"format": ff.FORMAT, "version": 2, "nodes": {}}
+    current = {"format": ff.FORMAT, "version": 3, "nodes": {}}
     assert migrate(current) == current
-    for bad in ({"version": 3}, {"version": -1}, {"version": "1"}, {}, []):
+    for bad in ({"version": 4}, {"version": -1}, {"version": "1"}, {}, []):
         with pytest.raises(ProblemsError):
             migrate(bad, "f.yaml")
 
@@ -367,7 +380,8 @@ def test_is_graph_document():
 FUZZ = dict(deadline=None, suppress_health_check=list(HealthCheck), database=None)
 
 yaml_bits = st.sampled_from([
-    "format: clipig-nodes-graph\n", "version: 2\n", "version: 1\n", "nodes:\n", "links:\n",
+    "format: clipig-nodes-graph\n", "version: 3\n", "version: 2\n", "version: 1\n", "nodes:\n",
+    "links:\n", "inputs:\n", "prompt: a.text\n", "param: ", "description: ",
     "  a:\n", "  - ", "type: ", "pos: ", "params: ", "{", "}", "[", "]", ", ", ": ", "- ",
     "a.image -> b.image", "id: a", "from: a.x", "to: b.y", "&x ", "*x", "!!binary ", "!!set ",
     "2001-01-01", ".nan", "-.inf", "1e3", "~", "'q'", '"\\n"', "\n", "    ", "? ", "!!omap ",

@@ -223,3 +223,40 @@ def test_screenshot_command_trains_and_saves_a_new_file(tiny_clip, tmp_path):
         assert image.size == (1280, 800)
         small = np.asarray(image.convert("RGB").resize((64, 40))).reshape(-1, 3)
         assert len({tuple(p) for p in small}) > 20
+
+
+PREVIEW_THROUGH_WORKER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from clipig_nodes.graph.fileformat import load_graph
+from clipig_nodes.gui.runner import Runner
+if __name__ == "__main__":
+    graph = load_graph({template!r})
+    graph.set_param("pixels", "resolution", [48, 40])
+    graph.set_param("center_crop", "size", [32, 32])
+    graph.set_param("train", "epochs", 400)
+    runner = Runner()
+    runner.start(graph, {{"model": {model!r}, "device": "cpu"}})
+    asked, shapes, deadline = False, set(), time.monotonic() + 120
+    while not shapes and time.monotonic() < deadline:
+        for m in runner.drain():
+            if m.kind == "started" and not asked:
+                runner.request_preview("random_rotate", "image")
+                asked = True
+            if m.kind == "preview" and m.message == "random_rotate.image":
+                shapes.add(m.image.shape)
+        time.sleep(0.02)
+    runner.stop()
+    runner.shutdown()
+    print(sorted(shapes), "torch" in sys.modules)
+"""
+
+
+def test_the_training_process_answers_a_preview_request(tiny_clip, tmp_path):
+    """Preview output (node menu): the worker sends the image of any IMAGE output."""
+    script = tmp_path / "preview.py"
+    script.write_text(PREVIEW_THROUGH_WORKER.format(
+        root=str(ROOT), model=tiny_clip, template=str(TEMPLATES / "strawberries.graph.yaml")))
+    done = subprocess.run([os.sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=180)
+    assert done.stdout.split("\n")[0] == "[(40, 48, 3)] False", done.stdout + done.stderr

@@ -209,3 +209,33 @@ def test_ensemble_with_different_embedding_sizes_names_the_node(tiny_openclip, t
     with pytest.raises(EngineError, match=r"^other_model: the model openclip:tiny-openclip:.* "
                                           r"makes 24-dimensional embeddings, but first_model"):
         check_ensemble({"first_model": openai_model, "other_model": openclip_model})
+
+
+def test_two_model_ensemble_trains_each_feature_on_its_model(tiny_clip, tiny_openclip):
+    """An OpenAI and an OpenCLIP model in one graph: each feature is encoded by its own
+    model (embedding sizes 32 and 24) and the run trains."""
+    from clipig_nodes.engine import Run, RunOptions
+    config, checkpoint = tiny_openclip
+    g = minimal("a red square")
+    g.set_param("train", "model", tiny_clip)
+    g.set_param("train", "epochs", 3)
+    g.add_node("clip_model", "openclip", params={"library": "openclip", "name": str(config),
+                                                 "pretrained": str(checkpoint)})
+    g.add_node("text_feature", "second", params={"text": "a red square"})
+    g.connect("openclip", "model", "second", "model")
+    g.connect("second", "feature", "target", "features")
+    assert validate(g) == []
+    run = Run(g, RunOptions(device="cpu", seed=0), save=False)
+    result = run.run()
+    assert result.epochs == 3
+    sizes = [tuple(e.shape) for e in run.trainer.executor.embeddings["target"]]
+    assert sizes == [(32,), (24,)]
+
+
+def test_legacy_export_names_the_model_node():
+    from clipig_nodes.legacy.exporter import export_legacy
+    result = export_legacy(model_graph())
+    assert result.ok
+    assert [(p.node, p.message) for p in result.problems] == [
+        ("model", "legacy YAML has one CLIP model (train.model); this model node is not "
+                  "exported, its features use train.model")]

@@ -14,13 +14,14 @@ CLIPIG_TRANSFORMS = {
     "repeat", "pad"}
 CLIPIG_CONSTRAINTS = {"mean", "std", "saturation", "contrast", "edge_mean", "blur", "border",
                       "normalize", "noise"}
-RESIZING = {"resize", "center_crop", "random_crop", "crop", "repeat", "pad"}
+RESIZING = {"resize", "center_crop", "random_crop", "crop", "repeat", "pad", "cutouts"}
 RANDOM = {"noise", "bwnoise", "rnoise", "fnoise", "random_rotate", "random_scale",
-          "random_translate", "random_shift", "random_crop"}
+          "random_translate", "random_shift", "random_crop", "cutouts"}
 
 
 def test_library_declares_every_clipig_node(registry):
-    transforms = {t.legacy_name for t in registry.by_category("transform")}
+    # transforms CLIPig lacks (cutouts) declare no legacy name
+    transforms = {t.legacy_name for t in registry.by_category("transform") if t.legacy_name}
     constraints = {t.legacy_name for t in registry.by_category("constraint")}
     assert transforms == CLIPIG_TRANSFORMS
     assert constraints == CLIPIG_CONSTRAINTS
@@ -44,7 +45,8 @@ def test_stage_nodes_carry_active_start_end(registry):
 
 
 def test_single_param_transforms_name_their_value_param(registry):
-    multi = {"blur", "border", "edge", "pad", "rnoise", "rotate", "random_rotate"}
+    multi = {"blur", "border", "edge", "pad", "rnoise", "rotate", "random_rotate",
+             "cutouts"}   # cutouts: no CLIPig twin, many params
     for t in registry.by_category("transform"):
         if t.name in multi:
             assert t.legacy_value is None
@@ -118,7 +120,7 @@ def test_duplicate_type_names_are_refused(tmp_path):
 
 def test_broken_user_module_is_one_clear_error(tmp_path):
     _write(tmp_path, "broken.py", "import does_not_exist\n")
-    with pytest.raises(RegistryError, match=r"broken.py: cannot load node module: "
+    with pytest.raises(RegistryError, match=r"broken.py:1: cannot load node module: "
                                             r"ModuleNotFoundError"):
         discover([tmp_path])
 

@@ -177,3 +177,52 @@ def test_fourier_damps_high_frequencies_of_a_gradient_step():
     pixel_share = high_frequency_share(0.5 - 0.01 * noise.sign())
     assert pixel_share > 0.6
     assert fourier_share < pixel_share / 4
+
+
+# --- through the engine ----------------------------------------------------------------------
+
+def source_graph(name, clip_path, **params):
+    from .graph_builders import minimal
+    g = minimal("a red square")
+    g.remove_node("pixels")
+    g.add_node(name, "source", params=params)
+    g.add_node("cutouts", params={"count": 4, "size": 32})
+    g.connect("source", "image", "cutouts", "image")
+    g.connect("cutouts", "image", "target", "image")
+    g.add_node("blur", params={"kernel_size": [3, 3]})
+    g.connect("source", "image", "blur", "image")
+    g.connect("blur", "image", "train", "postproc")
+    g.set_param("train", "epochs", 6)
+    g.set_param("train", "model", clip_path)
+    return g
+
+
+@pytest.mark.parametrize("name", SOURCES)
+def test_source_trains_in_a_graph_with_resolution_change_and_postproc(name, tiny_clip):
+    from clipig_nodes.engine import Run, RunOptions
+    from clipig_nodes.graph.validate import validate
+    g = source_graph(name, tiny_clip, resolution=["40 if epoch < 3 else 56", 32])
+    assert validate(g) == []
+    run = Run(g, RunOptions(device="cpu", seed=2), save=False, image_every=1)
+    images = [e.image for e in run.events() if e.image is not None]
+    assert [tuple(i.shape[-2:]) for i in images[:3]] == [(32, 40)] * 3
+    assert tuple(images[-1].shape[-2:]) == (32, 56)
+    # the switch keeps the image: the first image at the new size looks like the last before
+    before = torch.nn.functional.interpolate(images[2], size=(32, 56), mode="bilinear")
+    assert (images[3] - before).abs().mean() < 0.05
+
+
+def test_legacy_export_says_what_a_fourier_source_loses():
+    from clipig_nodes.legacy.exporter import export_legacy
+    from .graph_builders import minimal
+    g = minimal()
+    g.remove_node("pixels")
+    g.add_node("fourier_pixels", "source", params={"resolution": [320, 240], "decay": 1.5})
+    g.connect("source", "image", "target", "image")
+    result = export_legacy(g)
+    assert result.ok
+    assert result.data["resolution"] == [320, 240]
+    assert [(p.node, p.message) for p in result.problems] == [
+        ("source", "CLIPig knows only plain pixels: the fourier_pixels source is written as "
+                   "pixels with the params they share (decay not exported); the image will look "
+                   "different")]

@@ -1,4 +1,4 @@
-"""Tests for clipig_nodes.engine.tensor_expr: expressions evaluated per sample on the device."""
+"""Tests for clipig_nodes.expressions.tensor: expressions evaluated per sample on the device."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from clipig_nodes.engine import tensor_expr
-from clipig_nodes.engine.tensor_expr import evaluate_batch
+from clipig_nodes.expressions import tensor as tensor_expr
+from clipig_nodes.expressions.tensor import evaluate_batch
 from clipig_nodes.expressions import (LEARNRATE, RESOLUTION, TARGET_CONSTRAINT, TIME,
                                       ExpressionError, compile_expression)
 from tests.engine_helpers import stage_params

@@ -18,6 +18,7 @@ COMMANDS = {
     "convert": ("convert_cmd", "convert between graph files, PNG graphs and legacy CLIPig YAML"),
     "nodes": ("nodes_cmd", "list the node types with their params and docs"),
     "run": ("run_cmd", "train a graph (or legacy YAML, or a PNG's graph) into an image"),
+    "sweep": ("sweep_cmd", "render a graph once per combination of input values (prompts, seeds, ...)"),
     "bench": ("bench_cmd", "time a training epoch against the bare CLIP forward+backward"),
 }
 
@@ -43,8 +44,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args(["gui"])
     module = _command_module(COMMANDS[args.command][0])
+    from ..registry import RegistryError, default_registry
     try:
+        # every command needs the node types: a broken plugin (CLIPIG_NODES_PATH) is
+        # reported here, the same way for all of them, with its file and line
+        default_registry()
         return module.run(args)
+    except RegistryError as exc:
+        print(f"clipig-nodes {args.command}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -7,6 +7,7 @@ is never replaced without --force, and nothing is written when there are errors.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,13 +26,15 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from ..documents import load_document
     from ..graph.fileformat import SUFFIX, dumps_graph
-    from ..yamlio import write_atomic
+    from ..graph.validate import validate
 
     out = args.output
     target = args.to or ("graph" if out.endswith(SUFFIX) else "legacy")
-    if out != "-" and Path(out).exists() and not args.force:
-        print(f"{out}: already exists; pass --force to replace it", file=sys.stderr)
-        return 1
+    if out != "-":
+        refused = _refused_output(Path(out), args.force)
+        if refused:
+            print(f"{out}: {refused}", file=sys.stderr)
+            return 1
     loaded = load_document(args.inputs)
     label = " + ".join(args.inputs)
     if not loaded.ok:
@@ -39,6 +42,13 @@ def run(args) -> int:
         print(f"{label}: not converted", file=sys.stderr)
         return 1
     problems = list(loaded.problems)
+    seen = {(p.node, p.param, p.message) for p in problems}
+    problems += [p for p in validate(loaded.graph, check_files=False)
+                 if (p.node, p.param, p.message) not in seen]
+    if any(p.is_error for p in problems):      # e.g. a cycle: nothing is written
+        print_problems(problems, label)
+        print(f"{label}: not converted", file=sys.stderr)
+        return 1
     if target == "graph":
         text = dumps_graph(loaded.graph)
     else:
@@ -52,7 +62,42 @@ def run(args) -> int:
     print_problems(problems, label)
     if out == "-":
         sys.stdout.write(text)
-    else:
-        write_atomic(out, text)
-        print(f"wrote {out} ({target})", file=sys.stderr)
+        return 0
+    failed = _write(Path(out), text, args.force)
+    if failed:
+        print(f"{out}: {failed}; nothing written", file=sys.stderr)
+        return 1
+    print(f"wrote {out} ({target})", file=sys.stderr)
     return 0
+
+
+def _refused_output(path: Path, force: bool) -> str | None:
+    """Why OUT cannot be written (checked before any work; the write checks again)."""
+    if path.is_symlink():
+        return "is a symbolic link; it is never replaced or followed (name another file)"
+    if path.is_dir():
+        return "is a folder; name a file"
+    if os.path.lexists(path) and not force:
+        return "already exists; pass --force to replace it"
+    if not path.parent.is_dir() and str(path.parent):
+        return f"the folder {path.parent} does not exist"
+    return None
+
+
+def _write(path: Path, text: str, force: bool) -> str | None:
+    """Write OUT atomically; the reason when it cannot be written, else None."""
+    from ..yamlio import write_atomic, write_new
+
+    try:
+        if force and os.path.lexists(path):
+            refused = _refused_output(path, force)
+            if refused:
+                return refused
+            write_atomic(path, text)
+        else:
+            write_new(path, text)      # never over a name that appeared meanwhile
+    except FileExistsError:
+        return "already exists; pass --force to replace it"
+    except OSError as exc:
+        return f"cannot write: {exc.strerror or exc}"
+    return None

@@ -22,6 +22,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--run-epochs", type=int, default=0, metavar="N",
                         help="with --screenshot: train N epochs first and show the running graph")
     parser.add_argument("--size", default="1600x960", metavar="WxH", help="window size")
+    parser.add_argument("--zoom", type=float, metavar="Z",
+                        help="with --screenshot: zoom (0.25-2) about the canvas's centre "
+                             "instead of fitting the whole graph")
+    parser.add_argument("--search", metavar="TEXT",
+                        help="with --screenshot: show the canvas search with TEXT typed")
     parser.add_argument("--bench-fps", action="store_true",
                         help="measure frames per second while a 50-node graph trains, then exit")
     parser.add_argument("--nodes", type=int, default=50, help="with --bench-fps: graph size")
@@ -56,10 +61,14 @@ def run(args) -> int:
     if args.screenshot:
         from ..gui.screenshot import take_screenshot
         return take_screenshot(args.screenshot, args.file, run_epochs=args.run_epochs,
-                               run_options=options, size=(width, height))
+                               run_options=options, size=(width, height), zoom=args.zoom,
+                               search=args.search)
     from ..gui.app import App
 
-    app = App(args.file, run_options=options, width=width, height=height, warm_up=True)
+    from ..gui.display import screen_size
+
+    app = App(args.file, run_options=options, width=width, height=height, warm_up=True,
+              screen=screen_size())           # the window opens inside the screen
     try:
         app.run_loop()
     finally:

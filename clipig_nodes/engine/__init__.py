@@ -37,11 +37,12 @@ def load(source) -> Graph:
 
 
 def run_graph(source, *, output: str | None = None, save: bool = False, on_event=None,
-              **options) -> RunResult:
+              clip=None, **options) -> RunResult:
     """Train a graph (or a file) and return the result. `options` are RunOptions fields
     (device, model, epochs, seed, precision, compile). With save=True the image and
-    sidecar are written as by `main.py run`."""
+    sidecar are written as by `main.py run`. `clip`: a loaded model (e.g. `run.trainer.clip` of
+    an earlier run) to reuse instead of loading one."""
     graph = load(source)
     path = None if isinstance(source, Graph) else Path(source if not isinstance(source, (list, tuple)) else source[-1])
-    run = Run(graph, RunOptions(**options), output=output, source=path, save=save)
+    run = Run(graph, RunOptions(**options), output=output, source=path, save=save, clip=clip)
     return run.run(on_event)

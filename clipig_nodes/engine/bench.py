@@ -39,6 +39,7 @@ class BenchResult:
     epoch_ms: float
     floor_ms: float
     deterministic: bool = True
+    captured: bool = False          # the step ran as a replayed CUDA graph
 
     @property
     def ratio(self) -> float:
@@ -51,7 +52,7 @@ class BenchResult:
     def report(self) -> str:
         return (f"device {self.device}, {self.precision}, {self.resolution}x{self.resolution}, "
                 f"batch {self.batch}, {'deterministic' if self.deterministic else 'fast'} "
-                f"kernels\n"
+                f"kernels, CUDA graph {'on' if self.captured else 'off'}\n"
                 f"  training epoch       {self.epoch_ms:9.1f} ms\n"
                 f"  CLIP fwd+bwd (floor) {self.floor_ms:9.1f} ms\n"
                 f"  ratio                {self.ratio:9.3f}\n"
@@ -87,7 +88,8 @@ def _time(fn, device, repeats: int) -> float:
 
 def run_bench(resolution: int = 512, batch: int = 5, precision: str = "fp32",
               device: str | None = None, epochs: int = 10, compile: bool = False,
-              warmup: int = 3, deterministic: bool = True) -> BenchResult:
+              warmup: int = 3, deterministic: bool = True,
+              cuda_graph: str = "auto") -> BenchResult:
     dev = resolve_device(device)
     clip = random_vit_b32(dev)
     graph = load_graph(TEMPLATE)
@@ -95,7 +97,7 @@ def run_bench(resolution: int = 512, batch: int = 5, precision: str = "fp32",
     graph.set_param("pixels", "resolution", [resolution, resolution])
     graph.set_param(target, "batch_size", batch)
     options = RunOptions(device=str(dev), epochs=10**6, seed=0, precision=precision,
-                         compile=compile, deterministic=deterministic)
+                         compile=compile, deterministic=deterministic, cuda_graph=cuda_graph)
     trainer = Trainer(compile_graph(graph), options, clip=clip)
 
     size = clip.input_size
@@ -121,5 +123,6 @@ def run_bench(resolution: int = 512, batch: int = 5, precision: str = "fp32",
         floor_ms.append(_time(floor_step, dev, 1))
     epoch_ms.sort()
     floor_ms.sort()
+    captured = trainer.capture is not None and bool(trainer.capture.graphs)
     return BenchResult(str(dev), precision, resolution, batch, epoch_ms[len(epoch_ms) // 2],
-                       floor_ms[len(floor_ms) // 2], deterministic)
+                       floor_ms[len(floor_ms) // 2], deterministic, captured)

@@ -24,30 +24,15 @@ import torch
 from ..graph.compile import SOURCE_SLOT, PreviewPlan, Stage, StepProgram, TargetPlan
 from ..values import is_active_at
 from . import imaging
-from .errors import EngineError
+from .errors import in_node
 from .params import EpochContext, StageParams
 
 
-def node_failure(stage: Stage, exc: BaseException) -> EngineError:
-    """What a user sees when a node's code fails: the node, its type and the error."""
-    where = ""
-    tb = exc.__traceback__
-    while tb is not None:      # the innermost frame in the node's own module, if any
-        module = getattr(stage.node_type, "module", "")
-        if module and tb.tb_frame.f_code.co_filename == module:
-            where = f" (at {Path(module).name}:{tb.tb_lineno})"
-        tb = tb.tb_next
-    return EngineError(f"node '{stage.id}' ({stage.type}): {type(exc).__name__}: {exc}{where}")
-
-
 def call_node(stage: Stage, fn: Callable, *args):
-    """Run a node's code; an error in it names the node (out of memory passes as it is)."""
-    try:
+    """Run a node's code; an error in it names the node and the line of its code (out of
+    memory passes as it is, for the run's own message)."""
+    with in_node(stage.id, stage.type):
         return fn(*args)
-    except (EngineError, torch.OutOfMemoryError, MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as exc:
-        raise node_failure(stage, exc) from exc
 
 
 def scheduled(stage: Stage, ctx: EpochContext) -> bool:

@@ -5,12 +5,19 @@ indices)."""
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..yamlio import NotRegularFile, open_regular
 from .errors import EngineError
+
+# A few KB of PNG can declare 20000 x 20000 pixels (a "decompression bomb"): the size is
+# read from the header before anything is decoded. 40 megapixels (e.g. 7300 x 5470) as
+# float RGB are about 0.5 GB.
+MAX_PIXELS = 40_000_000
 
 
 def load_rgb(path: str | os.PathLike) -> torch.Tensor:
@@ -19,7 +26,14 @@ def load_rgb(path: str | os.PathLike) -> torch.Tensor:
 
     path = Path(path)
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings(), open_regular(path) as file:
+            # PIL warns above its own limit; ours below is lower and says what to do
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(file)
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise EngineError(f"image {path} is too large: {width} x {height} pixels (at most "
+                                  f"{MAX_PIXELS // 1_000_000} megapixels); scale it down first")
             image.load()
             if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
                 rgba = image.convert("RGBA")
@@ -28,6 +42,10 @@ def load_rgb(path: str | os.PathLike) -> torch.Tensor:
             rgb = image.convert("RGB")
     except FileNotFoundError:
         raise EngineError(f"image file not found: {path}") from None
+    except NotRegularFile as exc:
+        raise EngineError(f"cannot read image {path}: {exc.strerror}") from None
+    except Image.DecompressionBombError as exc:
+        raise EngineError(f"image {path} is too large: {exc}") from None
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise EngineError(f"cannot read image {path}: {exc}") from None
     array = np.asarray(rgb, dtype=np.uint8).copy()

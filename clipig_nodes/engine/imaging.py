@@ -19,6 +19,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Sequence
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -44,6 +46,13 @@ def _fp32(x: torch.Tensor) -> torch.Tensor:
     return x if x.dtype == torch.float32 else x.float()
 
 
+@functools.lru_cache(maxsize=256)
+def host_constant(value, device: torch.device) -> torch.Tensor:
+    """A float32 tensor of host numbers, made once per value and device: a step captured as a
+    CUDA graph then reads a tensor made before the capture instead of copying from the host."""
+    return torch.as_tensor(value, dtype=torch.float32).to(device, non_blocking=True)
+
+
 def as_batch(value, x: torch.Tensor, n: int) -> torch.Tensor:
     """`value` (a number, a sequence of n numbers, a tensor [n] or [B, n]) as a float32
     tensor [B or 1, n] on the device of `x`. Python values travel with a non-blocking copy
@@ -51,7 +60,8 @@ def as_batch(value, x: torch.Tensor, n: int) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         t = value.to(x.device, torch.float32)
     else:
-        t = torch.as_tensor(value, dtype=torch.float32).to(x.device, non_blocking=True)
+        t = host_constant(tuple(value) if isinstance(value, (list, tuple)) else float(value),
+                          x.device)
     if t.dim() == 0:
         t = t.expand(n)
     if t.dim() == 1:

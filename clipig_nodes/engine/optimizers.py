@@ -22,9 +22,16 @@ OPTIMIZERS = {
 }
 
 
-def make_optimizer(name: str, params, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(name: str, params, lr: float, capturable: bool = False) -> torch.optim.Optimizer:
+    """capturable: the optimizer's step can be captured in a CUDA graph (state on the device,
+    the learning rate a tensor), where its class supports that."""
     factory, _ = OPTIMIZERS[name]
-    return factory(params, lr)
+    optimizer = factory(params, lr)
+    if capturable:
+        for group in optimizer.param_groups:
+            if "capturable" in group:
+                group["capturable"] = True
+    return optimizer
 
 
 def base_rate(name: str) -> float:

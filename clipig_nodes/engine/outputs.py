@@ -2,13 +2,15 @@
 
 - The wanted name comes from clipig_nodes.output_names (-o, else the Train node's
   `output`).
-- A name that exists is never replaced: `name.png`, `name-1.png`, ... The name is
-  claimed atomically when the run starts (pngmeta.reserve_path), so runs started
-  at the same time get distinct files. Snapshots and the final image rewrite
-  only that claimed file, atomically.
-- The sidecar `<name>.graph.yaml` holds the graph with a header of comments (time,
-  epochs, runtime, seed, last statistics); it is written next to the image at the
-  end (or on stop), under a free name if that one is taken.
+- A name that exists is never replaced: `name.png`, `name-1.png`, ... The first write
+  claims the image and its sidecar `<name>.graph.yaml` together (yamlio.write_new: created
+  complete, or not at all when the name is taken, a dangling symbolic link included), so
+  the sidecar is always named after the image it describes, and runs sharing a folder get
+  distinct, matching pairs.
+- The run owns those two names: snapshots rewrite the image, the end (or a stop) rewrites
+  both, atomically (a kill leaves the previous version, never half a file).
+- The sidecar holds the graph with a header of comments (time, epochs, runtime, seed, last
+  statistics).
 """
 
 from __future__ import annotations
@@ -18,50 +20,76 @@ from pathlib import Path
 
 from ..graph.fileformat import SUFFIX, dumps_graph
 from ..graph.model import Graph
-from ..graph.pngmeta import encode_png, reserve_path
-from ..yamlio import write_atomic
+from ..graph.pngmeta import encode_png
+from ..yamlio import write_atomic, write_new
 from .errors import EngineError
 from .images import to_pil
 
 RUN_KEY = "clipig-nodes-run"
+MAX_NUMBER = 100_000       # name-1 ... name-99999: beyond that something is wrong
 
 
 class OutputFile:
-    """The image file a run owns: claimed at the start, rewritten by snapshots."""
+    """The image file (and its sidecar) a run owns: claimed at the first write."""
 
     def __init__(self, wanted: Path):
+        self.wanted = Path(wanted)
         try:
-            wanted.parent.mkdir(parents=True, exist_ok=True)
-            self.path = reserve_path(wanted)
+            self.wanted.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise EngineError(f"cannot create the output image {wanted}: "
+            raise EngineError(f"cannot create the folder {self.wanted.parent}: "
                               f"{exc.strerror or exc}") from None
-        self.written = False
+        if not self.wanted.parent.is_dir():
+            raise EngineError(f"cannot write into {self.wanted.parent}: not a folder")
+        self.path: Path | None = None          # set once claimed
+        self.sidecar: Path | None = None
 
-    def write(self, pixels, graph: Graph, header: dict[str, str]) -> Path:
-        data = encode_png(to_pil(pixels), graph, {RUN_KEY: _header_text(header)})
-        write_atomic(self.path, data)
-        self.written = True
+    @property
+    def written(self) -> bool:
+        return self.path is not None
+
+    def write(self, pixels, graph: Graph, header: dict[str, str], sidecar: bool = False) -> Path:
+        """Write the image (and with `sidecar`, the sidecar too); the first call claims both
+        names. OSError when the folder cannot be written."""
+        image = encode_png(to_pil(pixels), graph, {RUN_KEY: _header_text(header)})
+        text = sidecar_text(graph, header)
+        if self.path is None:
+            self._claim(image, text)
+            return self.path
+        write_atomic(self.path, image)
+        if sidecar:
+            write_atomic(self.sidecar, text)
         return self.path
 
-    def write_sidecar(self, graph: Graph, header: dict[str, str]) -> Path:
-        sidecar = self.path.with_name(self.path.stem + SUFFIX)
-        n = 0
-        while sidecar.exists():      # e.g. the input graph itself: demo.png beside demo.graph.yaml
-            n += 1
-            sidecar = self.path.with_name(f"{self.path.stem}-{n}{SUFFIX}")
-        comments = "".join(f"# {line}\n" for line in _header_text(header).splitlines())
-        write_atomic(sidecar, comments + dumps_graph(graph))
-        return sidecar
-
-    def discard_if_empty(self) -> None:
-        """A run that ends before its first image leaves no empty claimed file behind."""
-        if not self.written:
+    def _claim(self, image: bytes, text: str) -> None:
+        for n in range(MAX_NUMBER):
+            path = _numbered(self.wanted, n)
+            side = path.with_name(path.stem + SUFFIX)
             try:
-                if self.path.stat().st_size == 0:
-                    self.path.unlink()
-            except OSError:
-                pass
+                write_new(path, image)
+            except FileExistsError:
+                continue
+            try:
+                write_new(side, text)
+            except FileExistsError:
+                # e.g. the input demo.graph.yaml beside a free demo.png: give the name back
+                path.unlink()
+                continue
+            except BaseException:
+                path.unlink()
+                raise
+            self.path, self.sidecar = path, side
+            return
+        raise EngineError(f"no free name for {self.wanted} (tried {MAX_NUMBER:,} numbers)")
+
+
+def _numbered(path: Path, n: int) -> Path:
+    return path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
+
+
+def sidecar_text(graph: Graph, header: dict[str, str]) -> str:
+    comments = "".join(f"# {line}\n" for line in _header_text(header).splitlines())
+    return comments + dumps_graph(graph)
 
 
 def _header_text(header: dict[str, str]) -> str:

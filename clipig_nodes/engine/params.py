@@ -40,6 +40,8 @@ class EpochContext:
     lrs: float = 1.0
     # constant tensors made once per run and device, keyed by (stage id, param, batch)
     cache: dict = field(default_factory=dict)
+    # while a step is captured as a CUDA graph: takes host values (engine/cuda_graph.py)
+    recorder: Any = None
 
     @property
     def variables(self) -> dict[str, Any]:
@@ -84,9 +86,14 @@ class StageParams:
     def value(self, name: str) -> Any:
         """One value for the whole call (expressions evaluated once, with the epoch's context)."""
         if name not in self._values:
-            value = self._evaluate_host(self.stage.params[name])
-            self._values[name] = _cast(self.stage.node_type, name, value)
+            self._values[name] = self.host(name)
+            if self.ctx.recorder is not None:      # a host value the captured step depends on
+                self.ctx.recorder.depends(self.stage, name, self.B, self._values[name])
         return self._values[name]
+
+    def host(self, name: str) -> Any:
+        """The param's host value now, cast to its declared type."""
+        return _cast(self.stage.node_type, name, self._evaluate_host(self.stage.params[name]))
 
     def _evaluate_host(self, raw: Any) -> Any:
         if isinstance(raw, Expression):
@@ -114,9 +121,16 @@ class StageParams:
                 self.ctx.cache[key] = cached
             return cached
         items = raw if isinstance(raw, list) else [raw]
-        if not any(isinstance(v, Expression) and needs_tensor_evaluation(v) for v in items):
+        per_sample = [v for v in items if isinstance(v, Expression) and needs_tensor_evaluation(v)]
+        if not per_sample:
+            if self.ctx.recorder is not None:      # read from a buffer written before replay
+                return self.ctx.recorder.dynamic(self, name)
             return self._broadcast(self.value(name))
-        from .tensor_expr import evaluate_batch
+        if self.ctx.recorder is not None:
+            # the device evaluation takes the epoch's variables as numbers: they key the graph
+            self.ctx.recorder.depends(self.stage, name + ":variables", self.B,
+                                      tuple(sorted(self.ctx.variables.items())))
+        from ..expressions.tensor import evaluate_batch
         columns = [evaluate_batch(v, self) if isinstance(v, Expression) and
                    needs_tensor_evaluation(v) else self._column(self._evaluate_host(v))
                    for v in items]

@@ -40,6 +40,7 @@ class Event:
     path: Path | None = None             # the image written (snapshot/done/stopped)
     image: torch.Tensor | None = None    # [1,3,H,W] on the CPU, when asked for (image_every)
     views: dict | None = None            # target id -> [B,3,S,S] CPU views, with image
+    previews: dict | None = None         # "node.output" -> [1,3,H,W] CPU image, when due
 
 
 @dataclass
@@ -66,8 +67,11 @@ class RunResult:
 class Run:
     def __init__(self, graph: Graph, options: RunOptions | None = None, *,
                  output: str | None = None, source: str | Path | None = None, save: bool = True,
-                 stats_interval: float = 4.0, image_every: int = 0, clip=None):
+                 stats_interval: float = 4.0, image_every: int = 0, clip=None,
+                 previews: bool = False):
         self.graph = graph.copy()
+        if output:
+            _drop_refused_output(self.graph)     # -o decides; the file's own place is unused
         self.options = options or RunOptions()
         if self.options.base_dir is None and source is not None:
             self.options.base_dir = Path(source).parent
@@ -78,7 +82,14 @@ class Run:
             # the graph in the outputs repeats this run exactly
             self.graph.set_param(train_id, "seed", self.trainer.seed)
         self.source = source
-        self.wanted_output = output_path(output or self.program.train.params["output"], source)
+        if output:
+            self.wanted_output = output_path(output, source)
+        else:
+            try:
+                self.wanted_output = output_path(self.program.train.params["output"], source,
+                                                 from_graph=True)
+            except ValueError as exc:      # validation refuses it first; this is the backstop
+                raise EngineError(str(exc)) from None
         self.save = save
         self.stats_interval = stats_interval
         self.image_every = image_every
@@ -88,6 +99,9 @@ class Run:
         self._lock = threading.Lock()
         self._pending: tuple[Graph, object] | None = None
         self.output: OutputFile | None = None
+        self.show_previews = previews        # the graph's preview nodes, each every N epochs
+        self._requested: dict[tuple[str, str], int] = {}   # (node, output) -> every N epochs
+        self._preview_plans: dict = {}
 
     # --- control (thread-safe) --------------------------------------------------------------
 
@@ -105,6 +119,48 @@ class Run:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    def request_preview(self, node_id: str, output: str = "image", every: int = 1) -> None:
+        """Show any IMAGE output of the running graph every N epochs (no gradient, off the
+        training step, its own random draws). Raises KeyError for a node or output that has
+        no image to show."""
+        self.program.preview_of(node_id, output)        # fails now, not mid-run
+        with self._lock:
+            self._requested[(node_id, output)] = max(1, int(every))
+
+    def cancel_preview(self, node_id: str, output: str = "image") -> None:
+        with self._lock:
+            self._requested.pop((node_id, output), None)
+
+    def _previews(self, epoch: int, final: bool = False) -> dict | None:
+        """The previews due after this epoch (all of them at the end); nothing is computed
+        when none is asked for."""
+        program = self.trainer.program
+        due: dict[str, tuple] = {}
+        if self.show_previews:
+            for plan in program.previews:
+                if final or epoch % plan.stage.params["every"] == 0:
+                    due[f"{plan.stage.id}.image"] = (plan.stage.id, None)
+        with self._lock:
+            requested = dict(self._requested)
+        for (node_id, output), every in requested.items():
+            if final or epoch % every == 0:
+                due[f"{node_id}.{output}"] = (node_id, output)
+        if not due:
+            return None
+        out = {}
+        for name, (node_id, output) in due.items():
+            key = (id(program), node_id, output)
+            if key not in self._preview_plans:
+                try:
+                    self._preview_plans[key] = (
+                        next(p for p in program.previews if p.stage.id == node_id)
+                        if output is None else program.preview_of(node_id, output))
+                except (KeyError, StopIteration):   # gone after an update
+                    self.cancel_preview(node_id, output or "image")
+                    continue
+            out[name] = self.trainer.preview(self._preview_plans[key]).float().cpu()
+        return out
+
     def update(self, graph: Graph) -> None:
         """Apply an edited graph between epochs. Raises ProblemsError now if it is invalid."""
         program = compile_graph(graph)
@@ -116,23 +172,30 @@ class Run:
     def events(self) -> Iterator[Event]:
         if self.save:
             self.output = OutputFile(self.wanted_output)
+        self._finished = False
+        self._started = time.monotonic()
         try:
             yield from self._train_events()
+        except GeneratorExit:
+            # the consumer stopped listening: not a failure; keep what was trained, once
+            self._finish_quietly()
+            raise
         except BaseException:
             # an error mid-run (out of memory, a bad image file) keeps what was trained
-            if self.trainer.pixels is not None and self.output is not None:
-                try:
-                    self._write(self._started, final=True)
-                except Exception:
-                    pass
+            self._finish_quietly()
             raise
-        finally:
-            if self.output is not None:
-                self.output.discard_if_empty()
+
+    def _finish_quietly(self) -> None:
+        if not self._finished and self.trainer.pixels is not None:
+            try:
+                self._write(self._started, final=True)
+            except Exception:        # noqa: BLE001 - the original error is the one to report
+                pass
+        self._finished = True
 
     def _train_events(self) -> Iterator[Event]:
         trainer = self.trainer
-        self._started = started = time.monotonic()
+        started = self._started
         last_stats = last_snapshot_time = started
         last_snapshot_epoch = None
         info = None
@@ -149,6 +212,7 @@ class Run:
                 if self.image_every and trainer.epoch % self.image_every == 0:
                     event.image = trainer.image().cpu()
                     event.views = {k: v.float().cpu() for k, v in trainer.last_views.items()}
+                event.previews = self._previews(trainer.epoch)
                 if now - last_stats >= self.stats_interval:
                     last_stats = now
                     event.kind, event.loss, event.stats = "stats", self._loss(), self._summary()
@@ -163,14 +227,18 @@ class Run:
         kind = "stopped" if stopped else "done"
         final = Event(kind, trainer.epoch, trainer.epochs, info.t if info else 0.0,
                       trainer.learnrate, self._loss(), self._summary())
-        if trainer.pixels is not None:
+        if trainer.pixels is not None and not self._finished:
             final.path = self._write(started, final=True)
             final.image = trainer.image().cpu()
+            final.previews = self._previews(trainer.epoch, final=True)
+        self._finished = True      # written once: closing the generator later writes nothing
+        out = self.output
         self.result = RunResult(
             trainer.image().cpu() if trainer.pixels is not None else torch.zeros(1, 3, 1, 1),
             final.stats or [], trainer.epoch - trainer.start_epoch, trainer.seed, stopped,
-            self.output.path if self.output and self.output.written else None,
-            getattr(self, "_sidecar", None), time.monotonic() - started)
+            out.path if out is not None and out.written else None,
+            out.sidecar if out is not None and out.written else None,
+            time.monotonic() - started)
         yield final
 
     def run(self, on_event: Callable[[Event], None] | None = None) -> RunResult:
@@ -220,9 +288,17 @@ class Run:
             return None
         header = self._header(started)
         try:
-            path = self.output.write(self.trainer.image(), self.graph, header)
-            if final:
-                self._sidecar = self.output.write_sidecar(self.graph, header)
+            return self.output.write(self.trainer.image(), self.graph, header, sidecar=final)
         except OSError as exc:
-            raise EngineError(f"cannot write {self.output.path}: {exc.strerror or exc}") from None
-        return path
+            where = self.output.path or self.output.wanted
+            raise EngineError(f"cannot write {where}: {exc.strerror or exc}") from None
+
+
+def _drop_refused_output(graph: Graph) -> None:
+    """With -o given, a Train `output` that would be refused is unused: reset it to the
+    default, so that it neither stops the run nor travels on in the image's graph."""
+    from ..output_names import output_problem
+
+    for node in graph:
+        if node.type == "train" and output_problem(node.params.get("output")):
+            graph.reset_param(node.id, "output")

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import torch
 
-from ..graph.compile import IMPLICIT_MODEL
 from .clipmodel import ClipModel, load_clip
 from .device import resolve_device
-from .errors import EngineError
+from .errors import EngineError, is_out_of_memory, out_of_memory_error
 from .executor import Executor, call_node
 from .optimizers import base_rate, make_optimizer
 from .params import EpochContext, StageParams
@@ -137,14 +136,15 @@ class Trainer:
         name = self.program.train.params["optimizer"]
         factors = source.node_type.lr_factors(self._source_params(self._context(self.epoch)))
         rate = base_rate(name)
+        capturable = self.capture is not None
         if not factors:
             self._lr_factors = [1.0]
-            self.optimizer = make_optimizer(name, list(self.state.values()), rate)
+            self.optimizer = make_optimizer(name, list(self.state.values()), rate, capturable)
         else:
             groups = [{"params": [v], "lr": rate * factors.get(k, 1.0)}
                       for k, v in self.state.items()]
             self._lr_factors = [factors.get(k, 1.0) for k in self.state]
-            self.optimizer = make_optimizer(name, groups, rate)
+            self.optimizer = make_optimizer(name, groups, rate, capturable)
         with torch.no_grad():
             self._size = tuple(self._render(self._context(self.epoch)).shape[-1:-3:-1])
         if self.capture is not None:
@@ -178,10 +178,11 @@ class Trainer:
         """Run one epoch; raises EngineError for what a user can fix (e.g. out of memory)."""
         try:
             return self._step()
-        except torch.OutOfMemoryError:
-            raise EngineError(
-                f"out of {self.device.type.upper()} memory at epoch {self.epoch}: lower "
-                "batch_size or the resolution, or use --precision bf16") from None
+        except (RuntimeError, MemoryError) as exc:
+            # CUDA raises OutOfMemoryError, the CPU allocator a plain RuntimeError: one message
+            if is_out_of_memory(exc):
+                raise out_of_memory_error(self.device.type, self.epoch) from None
+            raise
 
     def _step(self) -> StepInfo:
         epoch = self.epoch
@@ -202,17 +203,26 @@ class Trainer:
 
     def train_step(self, ctx: EpochContext) -> torch.Tensor:
         """The device work of one epoch: views, forward, losses, backward, optimizer step."""
+        loss = self.forward_backward(ctx)
+        if loss is None:
+            return torch.zeros((), device=self.device)
+        self.optimizer.step()
+        return loss
+
+    def forward_backward(self, ctx: EpochContext) -> torch.Tensor | None:
+        """Views, every model's forward, the losses and their gradient; None: nothing active."""
         with self._autocast():
             image = self._render(ctx).clamp(0, 1)
             loss, records, views = self.executor.forward(image, ctx)
-        if loss is None:
-            return torch.zeros((), device=self.device)
+        if loss is None or not loss.requires_grad:
+            # targets without features or constraints (or all scheduled off) give no
+            # gradient: nothing to step this epoch (backward would raise)
+            return None
         self.last_views = {k: v.detach() for k, v in views.items()}
         for target_id, stats in records:
             self.stats.record(target_id, stats)
         self.optimizer.zero_grad(set_to_none=False)
         loss.backward()
-        self.optimizer.step()
         return loss
 
     def _autocast(self):
@@ -238,7 +248,10 @@ class Trainer:
         self.learnrate = base_rate(train.params["optimizer"]) * scale * float(p.value("learnrate"))
         ctx.lr = self.learnrate
         for group, factor in zip(self.optimizer.param_groups, self._lr_factors):
-            group["lr"] = self.learnrate * factor
+            if torch.is_tensor(group["lr"]):
+                group["lr"].fill_(self.learnrate * factor)    # a captured step reads it
+            else:
+                group["lr"] = self.learnrate * factor
 
     @torch.no_grad()
     def _postprocess(self, ctx: EpochContext) -> None:

@@ -17,7 +17,7 @@ import copy
 import itertools
 from typing import Any, Callable, Iterable
 
-from .model import Graph, GraphError, Link, Node, check_id
+from .model import Graph, GraphError, Group, Input, Link, Node, check_id
 
 _MISSING = object()
 
@@ -104,6 +104,7 @@ class RemoveNodes(Command):
         self.node_ids = list(dict.fromkeys(node_ids))
         self._nodes: list[tuple[int, Node]] = []
         self._links: list[tuple[int, Link]] = []
+        self._inputs: list[tuple[int, Input]] = []
         self.label = ("delete " + self.node_ids[0] if len(self.node_ids) == 1
                       else f"delete {len(self.node_ids)} nodes")
 
@@ -116,6 +117,9 @@ class RemoveNodes(Command):
                        for n in order if n in ids]
         self._links = [(i, l) for i, l in enumerate(graph.links) if l.src in ids or l.dst in ids]
         graph.links = [l for l in graph.links if l.src not in ids and l.dst not in ids]
+        # an input bound to a deleted node would dangle: it goes with the node
+        self._inputs = [(i, item) for i, item in enumerate(graph.inputs.values()) if item.node in ids]
+        graph.inputs = {k: v for k, v in graph.inputs.items() if v.node not in ids}
         for node_id in self.node_ids:
             del graph.nodes[node_id]
 
@@ -123,6 +127,8 @@ class RemoveNodes(Command):
         for index, node in self._nodes:         # ascending: each lands at its old index
             _insert_node(graph, index, copy.deepcopy(node))
         _insert_links(graph, self._links)
+        for index, item in self._inputs:
+            _insert_input(graph, index, item)
 
 
 class Rename(Command):
@@ -238,6 +244,88 @@ class SetDescription(Command):
 
     def merge(self, other):
         if isinstance(other, SetDescription):
+            self.text = other.text
+            return True
+        return False
+
+
+# --- inputs -------------------------------------------------------------------------------------
+# Inputs do not change what a run computes (only what `--set` and sweeps may change), so they
+# are not structural.
+
+def _insert_input(graph: Graph, index: int, item: Input) -> None:
+    graph.add_input(item.name, item.node, item.param, item.description, index)
+
+
+class AddInput(Command):
+    """Expose node.param as the graph input `name`."""
+
+    structural = False
+
+    def __init__(self, name: str, node_id: str, param: str, description: str = ""):
+        self.item = Input(name, node_id, param, description)
+        self.label = f"expose {node_id}.{param} as {name}"
+
+    def do(self, graph):
+        graph.node(self.item.node)
+        graph.add_input(self.item.name, self.item.node, self.item.param, self.item.description)
+
+    def undo(self, graph):
+        graph.remove_input(self.item.name)
+
+
+class RemoveInput(Command):
+    structural = False
+
+    def __init__(self, name: str):
+        self.name = name
+        self._removed: tuple[int, Input] | None = None
+        self.label = f"remove input {name}"
+
+    def do(self, graph):
+        self._removed = graph.remove_input(self.name)
+
+    def undo(self, graph):
+        _insert_input(graph, *self._removed)
+
+
+class RenameInput(Command):
+    structural = False
+
+    def __init__(self, old: str, new: str):
+        self.old, self.new = old, new
+        self.label = f"rename input {old} to {new}"
+
+    def do(self, graph):
+        graph.rename_input(self.old, self.new)
+
+    def undo(self, graph):
+        graph.rename_input(self.new, self.old)
+
+
+class SetInputDescription(Command):
+    """Edit an input's description; typing in one merges into one step."""
+
+    structural = False
+
+    def __init__(self, name: str, text: str):
+        self.name, self.text = name, text
+        self._old = ""
+        self.label = f"describe input {name}"
+
+    def do(self, graph):
+        old = graph.inputs.get(self.name)
+        if old is None:
+            raise GraphError(f"no input '{self.name}'")
+        self._old = old.description
+        graph.inputs[self.name] = Input(old.name, old.node, old.param, self.text)
+
+    def undo(self, graph):
+        old = graph.inputs[self.name]
+        graph.inputs[self.name] = Input(old.name, old.node, old.param, self._old)
+
+    def merge(self, other):
+        if isinstance(other, SetInputDescription) and other.name == self.name:
             self.text = other.text
             return True
         return False
@@ -380,6 +468,94 @@ class Compound(Command):
     def undo(self, graph):
         for command in reversed(self.commands):
             command.undo(graph)
+
+
+# --- groups and reroutes -------------------------------------------------------------------------
+
+class AddGroup(Command):
+    """A titled, coloured frame around nodes (editor layout only)."""
+
+    structural = False
+
+    def __init__(self, title: str, nodes: Iterable[str], color=(90, 110, 150)):
+        self.group = Group(str(title), tuple(int(c) for c in color), list(dict.fromkeys(nodes)))
+        self.label = f"group {title}"
+
+    def do(self, graph):
+        for node_id in self.group.nodes:
+            graph.node(node_id)
+        graph.groups.append(copy.deepcopy(self.group))
+
+    def undo(self, graph):
+        graph.groups.pop()
+
+
+class RemoveGroup(Command):
+    """Take a frame away (its nodes stay)."""
+
+    structural = False
+
+    def __init__(self, index: int):
+        self.index = index
+        self._group: Group | None = None
+        self.label = "ungroup"
+
+    def do(self, graph):
+        if not 0 <= self.index < len(graph.groups):
+            raise GraphError(f"no group {self.index}")
+        self._group = graph.groups.pop(self.index)
+        self.label = f"ungroup {self._group.title}"
+
+    def undo(self, graph):
+        graph.groups.insert(self.index, self._group)
+
+
+class EditGroup(Command):
+    """Change a frame's title, colour or nodes (None: unchanged)."""
+
+    structural = False
+
+    def __init__(self, index: int, title: str | None = None, color=None, nodes=None):
+        self.index = index
+        self.changes = {k: v for k, v in (("title", title), ("color", color), ("nodes", nodes))
+                        if v is not None}
+        if "color" in self.changes:
+            self.changes["color"] = tuple(int(c) for c in self.changes["color"])
+        if "nodes" in self.changes:
+            self.changes["nodes"] = list(dict.fromkeys(self.changes["nodes"]))
+        self._old: dict = {}
+        self.label = "edit group"
+
+    def do(self, graph):
+        if not 0 <= self.index < len(graph.groups):
+            raise GraphError(f"no group {self.index}")
+        group = graph.groups[self.index]
+        for node_id in self.changes.get("nodes", []):
+            graph.node(node_id)
+        self._old = {k: copy.deepcopy(getattr(group, k)) for k in self.changes}
+        for key, value in self.changes.items():
+            setattr(group, key, copy.deepcopy(value))
+        self.label = f"edit group {group.title}"
+
+    def undo(self, graph):
+        group = graph.groups[self.index]
+        for key, value in self._old.items():
+            setattr(group, key, value)
+
+
+def insert_reroute_command(graph: Graph, registry, link: Link, pos) -> Compound:
+    """A reroute dot on `link`: src -> dot -> dst, keeping the link's place in the order."""
+    socket = registry[graph.node(link.src).type].output(link.src_socket)
+    if socket is None:
+        raise GraphError(f"{link.src} has no output '{link.src_socket}'")
+    type_name = f"reroute_{socket.type.lower()}"
+    if registry.get(type_name) is None:
+        raise GraphError(f"no reroute for {socket.type} links")
+    dot = graph.unique_id(type_name)
+    return Compound([AddNode(type_name, dot, pos=pos),
+                     Connect(Link(dot, "out", link.dst, link.dst_socket), replaces=[link]),
+                     Connect(Link(link.src, link.src_socket, dot, "in"))],
+                    f"reroute {link}")
 
 
 # --- history ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from ..problems import ProblemsError
 from ..registry import IMAGE, MODEL, MODEL_CAT, SINK, SOURCE, TRANSFORM, default_registry
 from .chains import chain_into, image_input
 from .model import Graph
+from .reroute import splice_reroutes
 from .validate import TRAIN, analyse
 
 IMPLICIT_MODEL = "train.model"     # model id of graphs without a model node (train's `model`)
@@ -143,6 +144,7 @@ Program = StepProgram
 def compile_graph(graph: Graph, registry=None) -> StepProgram:
     """Validate and compile; raises ProblemsError with every error when the graph is invalid."""
     registry = registry or default_registry()
+    graph = splice_reroutes(graph)          # reroute dots mean nothing to the engine
     analysis = analyse(graph, registry)
     if not analysis.ok:
         raise ProblemsError([p for p in analysis.problems if p.is_error], "invalid graph")

@@ -2,8 +2,11 @@
 
 ```yaml
 format: clipig-nodes-graph
-version: 2
+version: 3
 description: Strawberries on grass    # optional
+inputs:                               # optional: the template's named arguments, in order
+  prompt: {param: text.text, description: What to paint}
+  seed: train.seed                    # short form: no description
 nodes:                                # id -> node, in order
   pixels:
     type: pixels
@@ -11,6 +14,8 @@ nodes:                                # id -> node, in order
     params: {resolution: [512, 512]}  # only values that differ from the defaults
 links:                                # ordered: the order of a multi input
   - pixels.image -> random_shift.image
+groups:                               # optional: the editor's titled frames around nodes
+  - {title: views, color: [60, 110, 170], nodes: [random_shift, center_crop]}
 ```
 
 Loading checks structure only: what a node type or param means is the job of
@@ -29,16 +34,19 @@ import reprlib
 from pathlib import Path
 
 from ..problems import Problem, ProblemsError
-from ..yamlio import MAX_BYTES, LineDict, YamlError, dump_yaml, line_of, load_yaml, read_text, write_atomic
+from ..yamlio import (MAX_BYTES, LineDict, NotRegularFile, YamlError, dump_yaml, line_of,
+                      load_yaml, open_regular, read_text, write_atomic)
 from .migrations import VERSION, migrate
-from .model import ID_PATTERN, Graph, GraphError, Link, check_id
+from .model import ID_PATTERN, Graph, GraphError, Group, Input, Link, check_id
 
 FORMAT = "clipig-nodes-graph"
 SUFFIX = ".graph.yaml"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-TOP_KEYS = ("format", "version", "description", "nodes", "links")
+TOP_KEYS = ("format", "version", "description", "inputs", "nodes", "links", "groups")
+GROUP_KEYS = ("title", "color", "nodes")
 NODE_KEYS = ("type", "pos", "params")
+INPUT_KEYS = ("param", "description")
 MAX_DEPTH = 32            # nesting of a param value; deeper is not a param, it is an attack or a bug
 MAX_VALUES = 100_000      # scalars in one file; YAML aliases can make a small file huge
 
@@ -67,8 +75,17 @@ def graph_to_dict(graph: Graph) -> dict:
     data = {"format": FORMAT, "version": VERSION}
     if graph.description:
         data["description"] = graph.description
+    if graph.inputs:
+        data["inputs"] = {name: (item.target if not item.description
+                                 else {"param": item.target, "description": item.description})
+                          for name, item in graph.inputs.items()}
     data["nodes"] = nodes
     data["links"] = [str(link) for link in graph.links]
+    if graph.groups:
+        # members removed from the graph are kept by the model (for undo), not written
+        data["groups"] = [{"title": g.title, "color": [int(c) for c in g.color],
+                           "nodes": [n for n in g.nodes if n in graph.nodes]}
+                          for g in graph.groups]
     return data
 
 
@@ -87,6 +104,8 @@ def _number(value):
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
 
 
 def _finite(value) -> bool:
@@ -142,17 +161,19 @@ def detect_kind(path) -> str:
     try:
         if path.is_dir():
             raise IsADirectoryError
-        with open(path, "rb") as f:
+        with open_regular(path) as f:      # a FIFO or device would block or never end
             raw = f.read(len(PNG_SIGNATURE))
             if raw == PNG_SIGNATURE:
                 return "png"
-            if path.stat().st_size > MAX_BYTES:
-                return "legacy"
-            raw += f.read()
+            raw += f.read(MAX_BYTES + 1 - len(raw))
+            if len(raw) > MAX_BYTES:
+                return "legacy"          # the reader reports it as too large
     except FileNotFoundError:
         raise ProblemsError([Problem("no such file", source=str(path))], "cannot open") from None
     except IsADirectoryError:
         raise ProblemsError([Problem("is a folder, not a file", source=str(path))], "cannot open") from None
+    except NotRegularFile as exc:
+        raise ProblemsError([Problem(exc.strerror, source=str(path))], "cannot open") from None
     except OSError as exc:
         raise ProblemsError([Problem(f"cannot read: {exc.strerror or exc}", source=str(path))],
                             "cannot open") from None
@@ -274,7 +295,61 @@ def _build(data, source, lines) -> tuple[Graph, list[Problem]]:
         links = []
     for i, text in enumerate(links):
         _add_link(graph, check, links, i, text, nodes)
+
+    inputs = data.get("inputs")
+    if inputs is None:
+        inputs = {}
+    elif not isinstance(inputs, dict):
+        check.add(f"inputs is a mapping of name -> node.param, got {_kind(inputs)}",
+                  "inputs", data, "inputs")
+        inputs = {}
+    for name, entry in inputs.items():
+        _add_input(graph, check, inputs, name, entry)
+
+    groups = data.get("groups")
+    if groups is None:
+        groups = []
+    elif not isinstance(groups, list):
+        check.add(f"groups is a list of {{title, color, nodes}}, got {_kind(groups)}",
+                  "groups", data, "groups")
+        groups = []
+    for i, entry in enumerate(groups):
+        _add_group(graph, check, groups, i, entry)
     return graph, check.problems
+
+
+def _add_group(graph, check, groups, i, entry) -> None:
+    """`{title: text, color: [r, g, b], nodes: [id, ...]}` (color 0-255, optional)."""
+    path = f"groups[{i}]"
+    if not isinstance(entry, dict):
+        check.add(f"a group is a mapping {{title, color, nodes}}, got {_kind(entry)}",
+                  path, groups, i)
+        return
+    for key in entry:
+        if key not in GROUP_KEYS:
+            check.add(f"unknown key {_short(key)} (a group has {', '.join(GROUP_KEYS)})",
+                      f"{path}.{key}", entry, key)
+            return
+    title, color, members = entry.get("title", ""), entry.get("color"), entry.get("nodes", [])
+    if not isinstance(title, str):
+        check.add("title is text", f"{path}.title", entry, "title")
+        return
+    if color is None:
+        color = Group.__dataclass_fields__["color"].default
+    elif not (isinstance(color, list) and len(color) == 3 and all(
+            isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in color)):
+        check.add(f"color is three whole numbers 0-255, got {_short(color)}", f"{path}.color",
+                  entry, "color")
+        return
+    if not isinstance(members, list) or not all(isinstance(n, str) for n in members):
+        check.add("nodes is a list of node ids", f"{path}.nodes", entry, "nodes")
+        return
+    for n in members:
+        if n not in graph.nodes:
+            check.add(f"no node '{n}' (a group frames nodes of this graph)", f"{path}.nodes",
+                      entry, "nodes")
+            return
+    graph.groups.append(Group(title, tuple(color), list(dict.fromkeys(members))))
 
 
 def _add_node(graph, check, nodes, node_id, node) -> None:
@@ -340,6 +415,29 @@ def _add_link(graph, check, links, i, text, nodes) -> None:
         check.add(f"duplicate link {link}", path, links, i)
         return
     graph.connect(link.src, link.src_socket, link.dst, link.dst_socket)
+
+
+def _add_input(graph, check, inputs, name, entry) -> None:
+    """`name: node.param` or `name: {param: node.param, description: text}`. Whether the
+    node and param exist is validation's job (graph.inputs), as for node types."""
+    path = f"inputs.{name}"
+    if isinstance(entry, dict):
+        for key in entry:
+            if key not in INPUT_KEYS:
+                check.add(f"unknown key {_short(key)} (an input has {', '.join(INPUT_KEYS)})",
+                          f"{path}.{key}", entry, key)
+                return
+        target, description = entry.get("param"), entry.get("description") or ""
+        if not isinstance(description, str):
+            check.add("description is text", f"{path}.description", entry, "description")
+            return
+    else:
+        target, description = entry, ""
+    try:
+        node, param = Input.split_target(target)
+        graph.add_input(name, node, param, description)
+    except GraphError as exc:
+        check.add(str(exc), path, inputs, name)
 
 
 # --- plain values ----------------------------------------------------------------------------------

@@ -95,3 +95,15 @@ def auto_layout(graph: Graph, registry=None) -> None:
         x += WIDTH + GAP
     for node_id, pos in placed.items():
         graph.nodes[node_id].pos = (float(pos[0]), float(pos[1]))
+
+
+def free_spot(graph, pos, step: float = 32.0, near: float = 24.0) -> tuple[float, float]:
+    """`pos`, or the first place down and right of it in `step`s where no node already
+    starts within `near`: nodes added one after another never land on each other."""
+    x, y = float(pos[0]), float(pos[1])
+    taken = [n.pos for n in graph]
+    for _ in range(200):
+        if all(abs(x - p[0]) >= near or abs(y - p[1]) >= near for p in taken):
+            break
+        x, y = x + step, y + step
+    return (x, y)

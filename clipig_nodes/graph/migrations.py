@@ -116,7 +116,13 @@ def migrate_1_to_2(data: dict) -> dict:
     return _with(out, "links", links)
 
 
-MIGRATIONS = [migrate_1_to_2]        # MIGRATIONS[i] takes version FIRST_VERSION + i one step up
+def migrate_2_to_3(data: dict) -> dict:
+    """Version 3 adds the optional `inputs` section (named template inputs bound to node
+    params). A version 2 file has none, so its content reads unchanged."""
+    return _copy_dict(data)
+
+
+MIGRATIONS = [migrate_1_to_2, migrate_2_to_3]        # MIGRATIONS[i] takes version FIRST_VERSION + i one step up
 VERSION = FIRST_VERSION + len(MIGRATIONS)
 
 

@@ -5,6 +5,9 @@ type name, the param values set on it and an editor position) and an ordered
 list of links from `node.output` to `node.input`. Link order matters: it is
 the order of a multi input (the targets of a run, the features of a target).
 
+A graph may also declare named inputs (`prompt`, `seed`, ...), each bound to one
+node param: the template's arguments, set with `run --set` or a sweep's grid.
+
 The model does not know the node library; what a link or a value means is
 checked by `clipig_nodes.graph.validate` and `clipig_nodes.graph.connect`.
 """
@@ -12,11 +15,13 @@ checked by `clipig_nodes.graph.validate` and `clipig_nodes.graph.connect`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+INPUT_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")      # no '-': `--set a-b=1` reads badly
 
 
 class GraphError(ValueError):
@@ -28,6 +33,14 @@ def check_id(node_id: str) -> str:
         raise GraphError(f"'{node_id}' is not a valid node id: use letters, digits, _ and -, "
                          "starting with a letter or _")
     return node_id
+
+
+def check_input_name(name: str) -> str:
+    """Input names are used in `--set name=value`, sweep grids and output file names."""
+    if not isinstance(name, str) or not INPUT_PATTERN.fullmatch(name):
+        raise GraphError(f"'{name}' is not a valid input name: use letters, digits and _, "
+                         "starting with a letter or _")
+    return name
 
 
 def slug(text: str, fallback: str = "node") -> str:
@@ -44,6 +57,37 @@ class Node:
     type: str
     params: dict[str, Any] = field(default_factory=dict)   # only values set; defaults live in the type
     pos: tuple[float, float] = (0.0, 0.0)
+
+
+@dataclass
+class Group:
+    """A titled, coloured frame around some nodes in the editor (no effect on training)."""
+
+    title: str
+    color: tuple[int, int, int] = (90, 110, 150)
+    nodes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Input:
+    """A named input of the graph: sets param `param` of node `node`."""
+
+    name: str
+    node: str
+    param: str
+    description: str = ""
+
+    @property
+    def target(self) -> str:
+        return f"{self.node}.{self.param}"
+
+    @staticmethod
+    def split_target(text) -> tuple[str, str]:
+        """'text_feature.text' -> ('text_feature', 'text'); GraphError when malformed."""
+        node, dot, param = str(text).strip().rpartition(".") if isinstance(text, str) else ("", "", "")
+        if not dot or not node or not param:
+            raise GraphError(f"an input is bound to 'node.param', got {text!r}")
+        return node, param
 
 
 @dataclass(frozen=True)
@@ -76,6 +120,8 @@ class Graph:
         self.nodes: dict[str, Node] = {}
         self.links: list[Link] = []
         self.description = description
+        self.inputs: dict[str, Input] = {}      # name -> input, in declaration order
+        self.groups: list[Group] = []           # editor frames; ids of removed nodes stay (undo)
 
     # --- nodes ---------------------------------------------------------------------------------
 
@@ -133,6 +179,10 @@ class Graph:
         self.nodes[new].id = new
         self.links = [Link(new if l.src == old else l.src, l.src_socket,
                            new if l.dst == old else l.dst, l.dst_socket) for l in self.links]
+        self.inputs = {k: (dataclasses.replace(i, node=new) if i.node == old else i)
+                       for k, i in self.inputs.items()}
+        for group in self.groups:
+            group.nodes = [new if n == old else n for n in group.nodes]
 
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         self.node(node_id).params[name] = value
@@ -142,6 +192,44 @@ class Graph:
 
     def move(self, node_id: str, pos: tuple[float, float]) -> None:
         self.node(node_id).pos = (float(pos[0]), float(pos[1]))
+
+    # --- inputs --------------------------------------------------------------------------------
+
+    def add_input(self, name: str, node: str, param: str, description: str = "",
+                  index: int | None = None) -> Input:
+        """Declare input `name` bound to `node.param` (at `index` in the order, default last).
+        The node need not exist yet (files load inputs before validation looks at them)."""
+        check_input_name(name)
+        if name in self.inputs:
+            raise GraphError(f"an input named '{name}' already exists")
+        bound = self.input_for(node, param)
+        if bound is not None:
+            raise GraphError(f"{node}.{param} is already the input '{bound.name}'")
+        item = Input(name, node, param, description)
+        items = list(self.inputs.items())
+        items.insert(len(items) if index is None else index, (name, item))
+        self.inputs = dict(items)
+        return item
+
+    def remove_input(self, name: str) -> tuple[int, Input]:
+        """Remove an input; returns its index and itself (so an undo can put it back)."""
+        if name not in self.inputs:
+            raise GraphError(f"no input '{name}'")
+        index = list(self.inputs).index(name)
+        return index, self.inputs.pop(name)
+
+    def rename_input(self, old: str, new: str) -> None:
+        if old not in self.inputs:
+            raise GraphError(f"no input '{old}'")
+        check_input_name(new)
+        if new != old and new in self.inputs:
+            raise GraphError(f"an input named '{new}' already exists")
+        self.inputs = {(new if k == old else k): (dataclasses.replace(v, name=new) if k == old else v)
+                       for k, v in self.inputs.items()}
+
+    def input_for(self, node: str, param: str) -> Input | None:
+        """The input bound to node.param, if any."""
+        return next((i for i in self.inputs.values() if (i.node, i.param) == (node, param)), None)
 
     # --- links ---------------------------------------------------------------------------------
 
@@ -188,7 +276,9 @@ class Graph:
             return NotImplemented
         return (self.description == other.description
                 and list(self.nodes.items()) == list(other.nodes.items())
-                and self.links == other.links)
+                and self.links == other.links
+                and list(self.inputs.items()) == list(other.inputs.items())
+                and self.groups == other.groups)
 
     def __repr__(self) -> str:
         return f"<Graph {len(self.nodes)} nodes, {len(self.links)} links>"

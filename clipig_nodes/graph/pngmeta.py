@@ -35,12 +35,13 @@ import zlib
 from pathlib import Path
 
 from ..problems import Problem, ProblemsError
-from ..yamlio import MAX_BYTES, write_atomic
+from ..yamlio import MAX_BYTES, NotRegularFile, open_regular, write_atomic
 from .fileformat import PNG_SIGNATURE, dumps_graph, loads_graph
 from .model import Graph
 
 PNG_KEY = "clipig-nodes-graph"
 _TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+MAX_TEXT = MAX_BYTES      # all text chunks of one PNG together, decompressed (a graph is a few KB)
 
 
 # --- names ------------------------------------------------------------------------------------------
@@ -142,11 +143,12 @@ def read_png_text(path) -> dict[str, str]:
         raise ProblemsError([Problem(message, source=str(path))], "cannot read PNG")
 
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:      # a FIFO or device would block or never end
             size = os.fstat(f.fileno()).st_size
             if f.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
                 fail("not a PNG file")
             texts: dict[str, str] = {}
+            budget = MAX_TEXT      # decompressed text left: many chunks must not add up to GBs
             while True:
                 head = f.read(8)
                 if len(head) < 8:
@@ -159,33 +161,40 @@ def read_png_text(path) -> dict[str, str]:
                 if kind not in _TEXT_CHUNKS:
                     f.seek(length + 4, os.SEEK_CUR)        # image data: skip, do not decode
                     continue
+                if length > budget:
+                    fail(f"too much text in the PNG's chunks (more than {MAX_TEXT // 2**20} MB)")
                 body, crc = f.read(length), f.read(4)
                 if struct.unpack(">I", crc)[0] != zlib.crc32(kind + body):
                     fail(f"damaged {kind.decode()} chunk (checksum mismatch)")
                 try:
-                    key, text = _decode_text(kind, body)
+                    key, text, used = _decode_text(kind, body, budget)
                 except (ValueError, zlib.error) as exc:
                     fail(f"damaged {kind.decode()} chunk: {exc}")
+                budget -= used
                 texts.setdefault(key, text)
     except FileNotFoundError:
         fail("no such file")
     except IsADirectoryError:
         fail("is a folder, not a file")
+    except NotRegularFile as exc:
+        fail(exc.strerror)
     except OSError as exc:
         fail(f"cannot read: {exc.strerror or exc}")
 
 
-def _decode_text(kind: bytes, body: bytes) -> tuple[str, str]:
-    """One text chunk -> (key, text); ValueError when malformed."""
+def _decode_text(kind: bytes, body: bytes, budget: int) -> tuple[str, str, int]:
+    """One text chunk -> (key, text, bytes of text); ValueError when malformed or when
+    its text is longer than `budget` bytes."""
     key, sep, rest = body.partition(b"\0")
     if not sep or not 1 <= len(key) <= 79:
         raise ValueError("bad key")
     if kind == b"tEXt":
-        return key.decode("latin-1"), rest.decode("latin-1")
+        return key.decode("latin-1"), rest.decode("latin-1"), len(body)
     if kind == b"zTXt":
         if not rest or rest[0] != 0:
             raise ValueError("unknown compression")
-        return key.decode("latin-1"), _inflate(rest[1:]).decode("latin-1")
+        data = _inflate(rest[1:], budget)
+        return key.decode("latin-1"), data.decode("latin-1"), len(data)
     # iTXt: flag, method, language \0, translated key \0, UTF-8 text
     if len(rest) < 2:
         raise ValueError("too short")
@@ -197,14 +206,14 @@ def _decode_text(kind: bytes, body: bytes) -> tuple[str, str]:
     if compressed:
         if method != 0:
             raise ValueError("unknown compression")
-        data = _inflate(data)
-    return key.decode("latin-1"), data.decode("utf-8")
+        data = _inflate(data, budget)
+    return key.decode("latin-1"), data.decode("utf-8"), len(data)
 
 
-def _inflate(data: bytes) -> bytes:
+def _inflate(data: bytes, limit: int) -> bytes:
     """zlib.decompress with a size limit (a tiny chunk can inflate to gigabytes)."""
     inflater = zlib.decompressobj()
-    out = inflater.decompress(data, MAX_BYTES)
-    if inflater.unconsumed_tail:
-        raise ValueError("text too large")
+    out = inflater.decompress(data, limit + 1)
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise ValueError(f"too much text in the PNG's chunks (more than {MAX_TEXT // 2**20} MB)")
     return out

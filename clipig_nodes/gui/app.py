@@ -1,4 +1,7 @@
-"""The editor window: menus, shortcuts, panels, and the main loop.
+"""The editor window: panels, the main loop and graph editing.
+
+Menus and keys (gui.menus), documents (gui.document_actions) and run control
+(gui.run_control) are mixins kept in their own modules.
 
 One App per process (Dear PyGui has one context). The model is a History over
 a Graph; every panel is a view over it, refreshed by the history's listener.
@@ -18,39 +21,38 @@ import dearpygui.dearpygui as dpg
 
 from ..graph import commands as C
 from ..graph.clipboard import copy_nodes, duplicate_command, paste_command
-from ..graph.fileformat import SUFFIX
-from ..graph.layout import auto_layout
+from ..graph.layout import auto_layout, free_spot
 from ..graph.model import Graph, GraphError
 from ..graph.validate import validate
-from ..output_names import output_path
 from ..problems import Problem, ProblemsError
 from ..registry import default_registry
 from . import files
+from .canvas_search import CanvasSearch, wiring
 from .dialogs import Dialogs
+from .display import window_placement
 from .editor import EditorView
-from .palette import CATEGORY_TITLES, Palette, grouped
+from .document_actions import DocumentActions
+from .gallery import Gallery
+from .groups import GroupOverlay, next_color
+from .menus import MenusAndKeys
+from .palette import Palette
+from .preview_window import PreviewWindow
 from .problems import ProblemsPanel
 from .run_panel import RunPanel
-from .runner import FINISHED, LOADING, RUNNING, Runner
+from .run_control import RunControl
+from .runner import RUNNING, Runner
 from .theme import BACKGROUND, Themes, load_fonts
+from .zoom import ZoomStyles
 
 APP_NAME = "clipig-nodes"
-SHORTCUTS = """Ctrl+Z  undo            Ctrl+Y / Ctrl+Shift+Z  redo
-Ctrl+C  copy nodes      Ctrl+V  paste (at the mouse)   Ctrl+X  cut
-Ctrl+D  duplicate       Delete  delete selected nodes and links
-Ctrl+N  new             Ctrl+O  open      Ctrl+Shift+S  save graph
-Ctrl+S  save image (PNG with the graph, never over a file)
-F5  start   Shift+F5  stop   F6  update the running training
-Home  show the whole graph
-Right-click the canvas: add a node there; right-click a node title: node menu.
-Ctrl+click a link: detach it. Drag on empty canvas: box-select; middle drag: pan."""
 
 
-class App:
+class App(MenusAndKeys, DocumentActions, RunControl):
     def __init__(self, path=None, *, run_options: dict | None = None, state_dir=None,
                  registry=None, width: int = 1600, height: int = 960, offer_recovery: bool = True,
                  autosave_interval: float = 3.0, vsync: bool = True, templates_dir=None,
-                 max_fps: float | None = 60.0, warm_up: bool = False):
+                 max_fps: float | None = 60.0, warm_up: bool = False,
+                 screen: tuple[int, int] | None = None):
         self.registry = registry or default_registry()
         self.run_options = dict(run_options or {})
         self.autosave_interval = autosave_interval
@@ -76,7 +78,10 @@ class App:
         self._title = ""
         self._add_count = 0
         self._menu_pos = (0.0, 0.0)
+        self._search_pos = (0.0, 0.0)
+        self._search_selected: list[str] = []
         self._menu_node: str | None = None
+        self._menu_group: int | None = None
         self._frame_all_in: int | None = None
         self._exit_requested = False
         self.closed = False
@@ -85,14 +90,19 @@ class App:
         dpg.configure_app(manual_callback_management=True)
         self.themes = Themes()
         self.fonts = load_fonts()
+        self.zoom_styles = ZoomStyles(self.fonts.get("ui_file"))
+        if self.fonts.get("ui") is not None:
+            self.zoom_styles.fonts[15] = self.fonts["ui"]
         self._handlers()
         self.dialogs = Dialogs(self.text_handlers)
         self._build()
-        dpg.create_viewport(title=APP_NAME, width=width, height=height, disable_close=True,
-                            vsync=vsync, clear_color=(*BACKGROUND, 255))
+        x, y, width, height = window_placement(width, height, screen)
+        dpg.create_viewport(title=APP_NAME, width=width, height=height, x_pos=x, y_pos=y,
+                            disable_close=True, vsync=vsync, clear_color=(*BACKGROUND, 255))
         dpg.set_exit_callback(lambda: self.request_exit())
         dpg.setup_dearpygui()
         dpg.show_viewport()
+        self.group_overlay = GroupOverlay(self.editor)       # draws on the viewport itself
         dpg.set_viewport_resize_callback(lambda: self._fit_window())
         self._fit_window()
         dpg.bind_theme(self.themes.app)
@@ -116,6 +126,13 @@ class App:
                                           callback=lambda: self.on_mouse_release())
             dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Right,
                                         callback=lambda: self.on_right_click())
+            dpg.add_mouse_click_handler(button=dpg.mvMouseButton_Left,
+                                        callback=lambda: self.on_left_click())
+            dpg.add_mouse_drag_handler(button=dpg.mvMouseButton_Left,
+                                       callback=lambda: self.on_mouse_drag())
+            dpg.add_mouse_wheel_handler(callback=lambda s, delta: self.on_wheel(delta))
+            dpg.add_mouse_double_click_handler(button=dpg.mvMouseButton_Left,
+                                               callback=lambda: self.on_double_click())
         with dpg.item_handler_registry() as self.text_handlers:
             dpg.add_item_activated_handler(callback=lambda s, a: self.editing.add(a))
             dpg.add_item_deactivated_handler(callback=lambda s, a: self._done_editing(a))
@@ -145,7 +162,9 @@ class App:
                                           no_scrollbar=True) as self.editor_window:
                         self.editor = EditorView(self.editor_window, self.registry, self.themes,
                                                  self.execute, self.status, self.text_handlers,
-                                                 self.node_handlers, self.browse_path)
+                                                 self.node_handlers, self.browse_path,
+                                                 styles=self.zoom_styles,
+                                                 on_long_edit=self.edit_long_text)
                     with dpg.child_window(width=-410, height=-28) as self.problems_window:
                         self.problems_panel = ProblemsPanel(self.problems_window, self.on_problem)
                 with dpg.child_window(width=-1, height=-28) as self.run_window:
@@ -156,108 +175,14 @@ class App:
                 self.status_item = dpg.add_text("")
         self._add_menu()
         self._node_menu()
+        self._group_menu()
+        self.preview_window = PreviewWindow()
+        self.gallery = Gallery(self.open_template, self.templates_dir)
+        self.search = CanvasSearch(self.registry, self._add_from_search, self.text_handlers)
 
     def _fit_window(self) -> None:
         dpg.configure_item(self.window, pos=(0, 0), width=dpg.get_viewport_client_width(),
                            height=dpg.get_viewport_client_height())
-
-    def _menus(self) -> None:
-        with dpg.menu_bar():
-            with dpg.menu(label="File"):
-                dpg.add_menu_item(label="New", shortcut="Ctrl+N", callback=lambda: self.new_document())
-                dpg.add_menu_item(label="Open...", shortcut="Ctrl+O",
-                                  callback=lambda: self.open_dialog())
-                self.recent_menu = dpg.add_menu(label="Open recent")
-                dpg.add_separator()
-                dpg.add_menu_item(label="Save graph", shortcut="Ctrl+Shift+S",
-                                  callback=lambda: self.save())
-                dpg.add_menu_item(label="Save graph as...", callback=lambda: self.save_as_dialog())
-                dpg.add_separator()
-                dpg.add_menu_item(label="Import CLIPig YAML...", callback=lambda: self.import_dialog())
-                dpg.add_menu_item(label="Export CLIPig YAML...", callback=lambda: self.export_dialog())
-                dpg.add_separator()
-                dpg.add_menu_item(label="Save image", shortcut="Ctrl+S",
-                                  callback=lambda: self.save_image())
-                dpg.add_separator()
-                dpg.add_menu_item(label="Quit", callback=lambda: self.request_exit())
-            with dpg.menu(label="Edit"):
-                self.undo_item = dpg.add_menu_item(label="Undo", shortcut="Ctrl+Z",
-                                                   callback=lambda: self.undo())
-                self.redo_item = dpg.add_menu_item(label="Redo", shortcut="Ctrl+Y",
-                                                   callback=lambda: self.redo())
-                dpg.add_separator()
-                dpg.add_menu_item(label="Cut", shortcut="Ctrl+X", callback=lambda: self.cut())
-                dpg.add_menu_item(label="Copy", shortcut="Ctrl+C", callback=lambda: self.copy())
-                dpg.add_menu_item(label="Paste", shortcut="Ctrl+V", callback=lambda: self.paste())
-                dpg.add_menu_item(label="Duplicate", shortcut="Ctrl+D",
-                                  callback=lambda: self.duplicate())
-                dpg.add_menu_item(label="Delete", shortcut="Del",
-                                  callback=lambda: self.delete_selection())
-                dpg.add_separator()
-                dpg.add_menu_item(label="Tidy layout", callback=lambda: self.tidy_layout())
-                dpg.add_menu_item(label="Graph description...",
-                                  callback=lambda: self.edit_description())
-            with dpg.menu(label="View"):
-                dpg.add_menu_item(label="Show whole graph", shortcut="Home",
-                                  callback=lambda: self.editor.frame_all())
-            with dpg.menu(label="Templates"):
-                for template in files.templates(self.templates_dir):
-                    item = dpg.add_menu_item(label=template.name, user_data=template.path,
-                                             callback=lambda s, a, u: self.open_template(u))
-                    if template.description:
-                        with dpg.tooltip(item):
-                            dpg.add_text(template.description, wrap=420)
-            with dpg.menu(label="Run"):
-                dpg.add_menu_item(label="Start", shortcut="F5", callback=lambda: self.start_run())
-                dpg.add_menu_item(label="Stop", shortcut="Shift+F5", callback=lambda: self.stop_run())
-                dpg.add_menu_item(label="Update running training", shortcut="F6",
-                                  callback=lambda: self.update_run())
-                dpg.add_menu_item(label="Pause / resume", callback=lambda: self.toggle_pause())
-            with dpg.menu(label="Help"):
-                dpg.add_menu_item(label="Shortcuts", callback=lambda: self.dialogs.info(
-                    "Shortcuts", SHORTCUTS))
-        self._fill_recent()
-
-    def _fill_recent(self) -> None:
-        dpg.delete_item(self.recent_menu, children_only=True)
-        paths = self.recent.load()
-        if not paths:
-            dpg.add_menu_item(label="(none yet)", parent=self.recent_menu, enabled=False)
-        for path in paths:
-            dpg.add_menu_item(label=str(path), parent=self.recent_menu, user_data=path,
-                              callback=lambda s, a, u: self.open_path(u))
-
-    def _add_menu(self) -> None:
-        """The right-click menu of the canvas: add a node at the mouse."""
-        with dpg.window(popup=True, show=False, no_title_bar=True, autosize=True,
-                        min_size=(160, 20)) as self.add_menu:
-            dpg.add_text("Add node", color=(170, 175, 190))
-            dpg.add_separator()
-            for category, types in grouped(self.registry):
-                with dpg.menu(label=CATEGORY_TITLES.get(category, category)):
-                    for node_type in types:
-                        item = dpg.add_menu_item(label=node_type.name, user_data=node_type.name,
-                                                 callback=lambda s, a, u: self._add_from_menu(u))
-                        with dpg.tooltip(item):
-                            dpg.add_text(node_type.doc(), wrap=360)
-            dpg.add_separator()
-            dpg.add_menu_item(label="Paste here", callback=lambda: self._paste_from_menu())
-
-    def _node_menu(self) -> None:
-        with dpg.window(popup=True, show=False, no_title_bar=True, autosize=True,
-                        min_size=(160, 20)) as self.node_menu:
-            self.node_menu_title = dpg.add_text("", color=(170, 175, 190))
-            dpg.add_separator()
-            dpg.add_menu_item(label="Rename...", callback=lambda: self.rename_dialog(self._menu_node))
-            dpg.add_menu_item(label="Duplicate", callback=lambda: self.duplicate([self._menu_node]))
-            dpg.add_menu_item(label="Copy", callback=lambda: self.copy([self._menu_node]))
-            dpg.add_menu_item(label="Delete", callback=lambda: self.delete_nodes([self._menu_node]))
-            dpg.add_menu_item(label="Disconnect all", callback=lambda: self.disconnect_node(
-                self._menu_node))
-            dpg.add_menu_item(label="Reset params to defaults",
-                              callback=lambda: self.reset_params(self._menu_node))
-            dpg.add_separator()
-            dpg.add_menu_item(label="Help", callback=lambda: self.node_help(self._menu_node))
 
     # --- the loop ---------------------------------------------------------------------------
 
@@ -274,6 +199,7 @@ class App:
                 time.sleep(rest)      # leave the CPU to training instead of spinning
         self._frame_started = time.perf_counter()
         dpg.render_dearpygui_frame()
+        self.editor.rendered()
         self.frames += 1
         jobs = dpg.get_callback_queue()
         if jobs:
@@ -289,6 +215,9 @@ class App:
         if self.runner.state == RUNNING:
             self.run_panel.set_edits_pending(self.history.revision != self.run_revision)
         self.editor.expire_highlights()
+        self.editor.tick()
+        self.run_panel.spin()
+        self.group_overlay.draw()
         self.dialogs.collect()
         if self._frame_all_in is not None:
             self._frame_all_in -= 1
@@ -365,17 +294,46 @@ class App:
     # --- editing ----------------------------------------------------------------------------
 
     def add_node(self, type_name: str, pos=None) -> str | None:
+        """Add a node at `pos`, or at the mouse over the canvas, or the view's centre;
+        moved on until it covers no other node's corner."""
         if pos is None:
-            cx, cy = self.editor.visible_center()
-            step = (self._add_count % 6) * 30
-            self._add_count += 1
-            pos = (cx - 130 + step, cy - 80 + step)
+            if dpg.is_item_hovered(self.editor.editor):
+                pos = self.editor.screen_to_model(dpg.get_mouse_pos(local=False))
+            else:
+                cx, cy = self.editor.visible_center()
+                pos = (cx - 130, cy - 80)
+        pos = free_spot(self.history.graph, pos)
         command = self.execute(C.AddNode(type_name, pos=pos))
         if command is None:
             return None
         self.editor.highlight([command.node_id], 1.0)
         self.status(f"added {command.node_id}: drag from its pins to connect it")
         return command.node_id
+
+    def open_canvas_search(self) -> None:
+        """The search box at the mouse; what is picked lands there."""
+        mouse = dpg.get_mouse_pos(local=False)
+        self._search_pos = self.editor.screen_to_model(mouse)
+        self._search_selected = self.selection()
+        self.search.open(mouse)
+
+    def _add_from_search(self, type_name: str) -> str | None:
+        node_id = self.add_node(type_name, self._search_pos)
+        if node_id is not None and len(self._search_selected) == 1 \
+                and self._search_selected[0] in self.history.graph.nodes:
+            command = wiring(self.history.graph, self.registry, self._search_selected[0], node_id)
+            if command is not None:
+                self.execute(command)
+                self.history.seal()
+                self.status(f"added {node_id}, connected {command.link}")
+        return node_id
+
+    def edit_long_text(self, widget) -> None:
+        """A text param (a prompt) in a multi-line editor."""
+        self.dialogs.prompt(f"{widget.node_id}: {widget.param.name}", widget.param.doc or "",
+                            "" if widget.value is None else str(widget.value),
+                            lambda text: widget.set_text(text.replace("\n", " ").strip()),
+                            multiline=True)
 
     def _add_from_menu(self, type_name: str) -> None:
         dpg.configure_item(self.add_menu, show=False)
@@ -412,6 +370,77 @@ class App:
         links = [l for l in self.history.graph.links if node_id in (l.src, l.dst)]
         if links:
             self.execute(C.Disconnect(links))
+
+    def toggle_bypass(self, node_id) -> None:
+        """`active` off (the node is skipped as if absent), or back on."""
+        node = self.history.graph.nodes.get(node_id)
+        if node is None:
+            return
+        if node.params.get("active") is False:
+            self.execute(C.ResetParam(node_id, "active"))
+            self.status(f"{node_id} is active again")
+        else:
+            self.execute(C.SetParam(node_id, "active", False))
+            self.status(f"{node_id} bypassed: skipped as if it were not there")
+        self.history.seal()
+
+    # --- groups and reroutes ---------------------------------------------------------------
+
+    def group_dialog(self) -> None:
+        nodes = self.selection()
+        if not nodes:
+            self.status("select the nodes to frame first (drag a box around them)")
+            return
+        self.dialogs.prompt("Group", f"A title for the frame around {len(nodes)} node"
+                            + ("s" if len(nodes) != 1 else "") + " (e.g. views, losses):",
+                            "views", lambda title: self.group(nodes, title.strip() or "group"))
+
+    def group(self, nodes, title: str, color=None) -> bool:
+        graph = self.history.graph
+        if color is None:
+            color = next_color(graph.groups[-1].color) if graph.groups else next_color(None)
+        if self.execute(C.AddGroup(title, nodes, color)) is None:
+            return False
+        self.status(f"grouped {len(nodes)} nodes as '{title}': drag its title bar to move "
+                    "them, right-click it for its menu")
+        return True
+
+    def rename_group(self, index: int) -> None:
+        group = self.history.graph.groups[index]
+        self.dialogs.prompt("Rename group", "New title:", group.title,
+                            lambda title: self.execute(C.EditGroup(index, title=title.strip())))
+
+    def recolor_group(self, index: int) -> None:
+        self.execute(C.EditGroup(index, color=next_color(self.history.graph.groups[index].color)))
+
+    def regroup(self, index: int, add: bool) -> None:
+        group, chosen = self.history.graph.groups[index], self.selection()
+        nodes = ([*group.nodes, *chosen] if add
+                 else [n for n in group.nodes if n not in chosen])
+        self.execute(C.EditGroup(index, nodes=nodes))
+
+    def ungroup(self, index: int) -> None:
+        self.execute(C.RemoveGroup(index))
+
+    def reroute_selected_links(self) -> list[str]:
+        """A reroute dot in the middle of each selected link (drag it to route the link)."""
+        links = self.editor.selected_links()
+        if not links:
+            self.status("select a link first (click it), then Edit > Reroute selected links")
+            return []
+        graph, commands = self.history.graph.copy(), []
+        for link in links:
+            a, b = graph.nodes[link.src].pos, graph.nodes[link.dst].pos
+            command = C.insert_reroute_command(graph, self.registry, link,
+                                               ((a[0] + b[0]) / 2 + 120, (a[1] + b[1]) / 2 + 40))
+            command.do(graph)           # the next link's ids see this one's dot
+            commands.append(command)
+        if self.execute(C.Compound(commands, "reroute")) is None:
+            return []
+        dots = [c.commands[0].node_id for c in commands]
+        self.editor.select(dots)
+        self.status(f"added {', '.join(dots)}: drag the dot to route the link")
+        return dots
 
     def reset_params(self, node_id) -> None:
         node = self.history.graph.nodes.get(node_id)
@@ -455,8 +484,8 @@ class App:
             return None
         if self.execute(command) is None:
             return None
-        self.editor.highlight(command.new_ids)
-        self.status(f"pasted {', '.join(command.new_ids)}")
+        self.editor.select(command.new_ids)
+        self.status(f"pasted {', '.join(command.new_ids)} (selected: Delete removes them)")
         return command
 
     def duplicate(self, node_ids=None):
@@ -466,7 +495,7 @@ class App:
             return None
         command = self.execute(duplicate_command(self.history.graph, node_ids))
         if command is not None:
-            self.editor.highlight(command.new_ids)
+            self.editor.select(command.new_ids)
             self.status(f"duplicated as {', '.join(command.new_ids)}")
         return command
 
@@ -526,391 +555,6 @@ class App:
             self.status(f"{problem.node}: {problem.message}", error=problem.is_error)
         else:
             self.status(problem.message, error=problem.is_error)
-
-    # --- input ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _down(*keys) -> bool:
-        for key in keys:
-            try:
-                if dpg.is_key_down(key):
-                    return True
-            except Exception:
-                continue
-        return False
-
-    def on_key(self, key) -> None:
-        ctrl = self._down(dpg.mvKey_LControl, dpg.mvKey_RControl)
-        shift = self._down(dpg.mvKey_LShift, dpg.mvKey_RShift)
-        typing = bool(self.editing)
-        if key == dpg.mvKey_F5:
-            self.stop_run() if shift else self.start_run()
-        elif key == dpg.mvKey_F6:
-            self.update_run()
-        elif ctrl and key == dpg.mvKey_S:
-            self.save() if shift else self.save_image()
-        elif typing or self.dialogs.busy:
-            return          # text fields keep their own Ctrl+Z, Delete, copy and paste
-        elif ctrl and key == dpg.mvKey_Z:
-            self.redo() if shift else self.undo()
-        elif ctrl and key == dpg.mvKey_Y:
-            self.redo()
-        elif ctrl and key == dpg.mvKey_C:
-            self.copy()
-        elif ctrl and key == dpg.mvKey_X:
-            self.cut()
-        elif ctrl and key == dpg.mvKey_V:
-            self.paste()
-        elif ctrl and key == dpg.mvKey_D:
-            self.duplicate()
-        elif ctrl and key == dpg.mvKey_N:
-            self.new_document()
-        elif ctrl and key == dpg.mvKey_O:
-            self.open_dialog()
-        elif key == dpg.mvKey_Delete or (key == dpg.mvKey_Back and not ctrl):
-            self.delete_selection()
-        elif key == dpg.mvKey_Home:
-            self.editor.frame_all()
-
-    def on_mouse_release(self) -> None:
-        command = self.editor.poll_moves()
-        if command is not None:
-            self.history.seal()
-
-    def on_right_click(self) -> None:
-        if not dpg.is_item_hovered(self.editor.editor) or self.dialogs.busy:
-            return
-        if self.editor.hovered_node() is not None:
-            return          # the node menu handles it
-        mouse = dpg.get_mouse_pos(local=False)
-        self._menu_pos = self.editor.screen_to_model(mouse)
-        dpg.configure_item(self.add_menu, show=True, pos=mouse)
-
-    def open_node_menu(self, item) -> None:
-        node_id = self.editor.node_at(item)
-        if node_id is None:
-            return
-        self._menu_node = node_id
-        dpg.set_value(self.node_menu_title, node_id)
-        dpg.configure_item(self.node_menu, show=True, pos=dpg.get_mouse_pos(local=False))
-
-    # --- files ------------------------------------------------------------------------------
-
-    def when_saved_or_discarded(self, action, what: str) -> None:
-        """Run `action` now, or after asking what to do with unsaved changes."""
-        if not self.history.dirty:
-            action()
-            return
-
-        def save_then():
-            if self.document.path is not None:
-                if self.save():
-                    action()
-            else:
-                self.save_as_dialog(then=action)
-
-        self.dialogs.ask("Unsaved changes",
-                         f"{self.document.name} has unsaved changes. Save them before {what}?",
-                         [("Save", save_then), ("Discard", action), ("Cancel", None)])
-
-    def new_document(self) -> None:
-        self.when_saved_or_discarded(self._new, "starting a new graph")
-
-    def _new(self) -> None:
-        self._set_document(Graph(), files.Document(), [])
-        self.status("new graph: add a pixels node, a target with features and a train node")
-
-    def _set_document(self, graph: Graph, document: files.Document, problems, dirty=False) -> None:
-        self.editor.clear()
-        self.document = document
-        self.load_problems = [p for p in problems if not p.is_error]
-        self.history.reset(graph, dirty=dirty)
-        self.recovery.clear()
-        self._autosaved_revision = self.history.revision
-        self._frame_all_in = 2
-
-    def open_dialog(self) -> None:
-        self.dialogs.choose_file("Open graph, PNG or CLIPig YAML", lambda paths: self.open_path(
-            paths if len(paths) > 1 else paths[0]),
-            extensions=[(".yaml", "graph or CLIPig YAML"), (".png", "PNG with a graph")],
-            default_path=(self.document.base_dir or Path.cwd()) / "x", multiple=True)
-
-    def import_dialog(self) -> None:
-        self.dialogs.choose_file("Import CLIPig YAML (several are merged in order)",
-                                 lambda paths: self.open_path(paths),
-                                 extensions=[(".yaml", "CLIPig YAML"), (".yml", "CLIPig YAML")],
-                                 default_path=(self.document.base_dir or Path.cwd()) / "x",
-                                 multiple=True)
-
-    def open_path(self, path, ask: bool = True, template: bool = False) -> None:
-        action = lambda: self._open(path, template)          # noqa: E731
-        if ask:
-            self.when_saved_or_discarded(action, "opening another graph")
-        else:
-            action()
-
-    def open_template(self, path) -> None:
-        self.open_path(path, template=True)
-
-    def _open(self, path, template: bool = False) -> bool:
-        opened = files.open_file(path, self.registry, template=template)
-        label = ", ".join(map(str, path)) if isinstance(path, (list, tuple)) else str(path)
-        if not opened.ok:
-            errors = "\n".join(str(p) for p in opened.problems[:20])
-            self.dialogs.info("Cannot open", f"{label}:\n{errors}")
-            self.status(f"cannot open {label}", error=True)
-            return False
-        self._set_document(opened.graph, opened.document, opened.problems)
-        if not template:
-            paths = path if isinstance(path, (list, tuple)) else [path]
-            for p in paths:
-                self.recent.add(p)
-            self._fill_recent()
-        warnings = [p for p in opened.problems if not p.is_error]
-        kind = opened.document.kind
-        note = {"png": " (the graph embedded in the image)", "legacy": " (imported CLIPig YAML)",
-                "template": " (a template: Save asks for a new name)"}.get(kind, "")
-        more = f"; {len(warnings)} conversion notes in Problems" if warnings else ""
-        description = f" - {opened.graph.description}" if opened.graph.description else ""
-        self.status(f"opened {label}{note}{more}{description}")
-        return True
-
-    def save(self) -> bool:
-        if self.document.path is None:
-            self.save_as_dialog()
-            return False
-        return self.save_to(self.document.path)
-
-    def save_to(self, path) -> bool:
-        try:
-            written = files.save_file(self.history.graph, path)
-        except ProblemsError as exc:
-            self.status(f"cannot save: {exc.problems[0]}", error=True)
-            return False
-        except OSError as exc:
-            self.status(f"cannot save {path}: {exc.strerror or exc}", error=True)
-            return False
-        self.document = files.Document(written, None, "graph")
-        self.history.mark_saved()
-        self.recovery.clear()
-        self._autosaved_revision = self.history.revision
-        self.recent.add(written)
-        self._fill_recent()
-        self.revalidate()
-        self.status(f"saved {written}")
-        return True
-
-    def save_as_dialog(self, then=None) -> None:
-        def chosen(paths):
-            path = paths[0]
-            if not path.name.endswith(SUFFIX):
-                path = path.with_name(files.suggested_name(path) + SUFFIX)
-            if path.exists() and path != self.document.path:
-                self.dialogs.ask("Replace file?", f"{path} exists. Replace it?",
-                                 [("Replace", lambda: self.save_to(path) and then and then()),
-                                  ("Cancel", None)])
-            elif self.save_to(path) and then:
-                then()
-        self.dialogs.choose_file("Save graph as", chosen, save=True,
-                                 extensions=[(".yaml", "graph file")],
-                                 default_path=self.document.suggested_path())
-
-    def export_dialog(self) -> None:
-        suggested = self.document.suggested_path()
-        default = suggested.with_name(files.suggested_name(suggested) + ".yaml")
-
-        def chosen(paths):
-            path = paths[0]
-            if path.exists():
-                self.dialogs.ask("Replace file?", f"{path} exists. Replace it?",
-                                 [("Replace", lambda: self.export_to(path)), ("Cancel", None)])
-            else:
-                self.export_to(path)
-        self.dialogs.choose_file("Export CLIPig YAML", chosen, save=True,
-                                 extensions=[(".yaml", "CLIPig YAML")], default_path=default)
-
-    def export_to(self, path) -> list[Problem]:
-        try:
-            problems = files.export_legacy_file(self.history.graph, path, self.registry)
-        except OSError as exc:
-            self.status(f"cannot write {path}: {exc.strerror or exc}", error=True)
-            return []
-        errors = [p for p in problems if p.is_error]
-        if errors:
-            self.dialogs.info("Cannot export", "CLIPig YAML cannot hold this graph:\n"
-                              + "\n".join(str(p) for p in errors[:20]))
-            self.status("not exported", error=True)
-        elif problems:
-            self.dialogs.info("Exported with notes", f"wrote {path}; what CLIPig YAML cannot "
-                              "express:\n" + "\n".join(str(p) for p in problems[:20]))
-            self.status(f"exported {path} ({len(problems)} notes)")
-        else:
-            self.status(f"exported {path}")
-        return problems
-
-    def request_exit(self) -> None:
-        """The window's close button and File > Quit: never drop unsaved changes unasked."""
-        self.when_saved_or_discarded(self._quit, "quitting")
-
-    def _quit(self) -> None:
-        self._exit_requested = True
-        self.runner.stop()
-        dpg.stop_dearpygui()
-
-    # --- autosave and recovery --------------------------------------------------------------
-
-    def autosave(self, force: bool = False) -> None:
-        """Every few seconds after a change: the recovery file holds the unsaved graph."""
-        now = time.monotonic()
-        if not force and (self.history.revision == self._autosaved_revision
-                          or now - self._autosaved_at < self.autosave_interval):
-            return
-        self._autosaved_at = now
-        self._autosaved_revision = self.history.revision
-        if self.history.dirty:
-            self.recovery.save(self.history.graph, self.document)
-        else:
-            self.recovery.clear()
-
-    def check_recovery(self) -> bool:
-        """Offer to restore what a crashed editor autosaved."""
-        orphans = self.recovery.orphans()
-        if not orphans:
-            return False
-        latest = orphans[0]
-
-        def restore():
-            try:
-                graph = latest.load()
-            except ProblemsError as exc:
-                self.status(f"cannot restore: {exc.problems[0]}", error=True)
-                return
-            path = latest.path if latest.path and latest.path.is_file() else None
-            self._set_document(graph, files.Document(path, None, "graph" if path else None), [],
-                               dirty=True)
-            for orphan in orphans:
-                orphan.remove()
-            self.autosave(force=True)
-            self.status(f"restored {latest.describe()}: save it to keep it")
-
-        def discard():
-            for orphan in orphans:
-                orphan.remove()
-            self.status("discarded the recovered changes")
-
-        self.dialogs.ask("Restore unsaved changes?",
-                         "clipig-nodes did not close properly last time. Restore the unsaved "
-                         f"changes of {latest.describe()}?",
-                         [("Restore", restore), ("Discard", discard)])
-        return True
-
-    # --- running ----------------------------------------------------------------------------
-
-    def options(self) -> dict:
-        """RunOptions fields for the training process (model/device from the command line)."""
-        options = {k: v for k, v in self.run_options.items() if v is not None}
-        base = self.document.base_dir
-        if base is not None:
-            options["base_dir"] = str(base)
-        return options
-
-    def start_run(self) -> bool:
-        if self.runner.busy:
-            self.status("a run is going: Stop it first, or Update it with your edits")
-            return False
-        errors = [p for p in self.revalidate() if p.is_error]
-        if errors:
-            first = errors[0]
-            if first.node:
-                self.editor.focus(first.node)
-            self.status(f"cannot start: {len(errors)} error" + ("s" if len(errors) > 1 else "")
-                        + f" (see Problems); first: {first}", error=True)
-            return False
-        self.run_panel.clear_views()
-        self.runner.start(self.history.graph, self.options(), self.document.path
-                          or self.document.origin)
-        self.run_revision = self.history.revision
-        self.run_panel.set_state(LOADING)
-        self.status("starting: compiling the graph and loading CLIP ...")
-        return True
-
-    def stop_run(self) -> None:
-        if self.runner.busy:
-            self.runner.stop()
-            self.status("stopping after this epoch ...")
-
-    def toggle_pause(self) -> None:
-        if self.runner.state != RUNNING:
-            return
-        if self.runner.paused:
-            self.runner.resume()
-            self.status("resumed")
-        else:
-            self.runner.pause()
-            self.status("paused")
-        self.run_panel.set_state(RUNNING, paused=self.runner.paused)
-
-    def update_run(self) -> bool:
-        if self.runner.state != RUNNING:
-            self.status("no training is running: Start it")
-            return False
-        errors = [p for p in self.revalidate() if p.is_error]
-        if errors:
-            self.status(f"not updated: {errors[0]}", error=True)
-            return False
-        try:
-            self.runner.update(self.history.graph)
-        except RuntimeError as exc:
-            self.status(str(exc), error=True)
-            return False
-        self.run_revision = self.history.revision
-        self.run_panel.set_edits_pending(False)
-        self.status("update sent: the training takes it before its next epoch")
-        return True
-
-    def _run_message(self, message) -> None:
-        if message.kind == "started":
-            self.run_panel.set_state(RUNNING)
-            self.status(message.message)
-        elif message.kind == "updated":
-            self.status(f"update applied: training goes on from epoch {message.epoch} with the "
-                        "edited graph")
-        elif message.kind == "update_error":
-            self.status(f"not updated: {message.message}", error=True)
-        elif message.kind == "error":
-            self.run_panel.set_state(FINISHED)
-            self.status(f"run failed: {message.message}", error=True)
-        elif message.kind in ("done", "stopped"):
-            self.run_panel.set_state(FINISHED)
-            word = "finished" if message.kind == "done" else "stopped"
-            self.status(f"training {word} at epoch {message.epoch}: Ctrl+S saves the image")
-
-    def save_image(self):
-        pixels = self.run_panel.pixels
-        if pixels is None:
-            self.status("no image yet: Start a run first (Ctrl+Shift+S saves the graph)")
-            return None
-        from PIL import Image
-
-        from ..graph.pngmeta import reserve_path, save_png
-
-        graph = (self.runner.graph or self.history.graph).copy()      # what made the image
-        # where it goes is the editor's Train output (a place, not part of the image's recipe)
-        train = next((n for n in self.history.graph if n.type == "train"), None)
-        output = train.params.get("output") if train is not None else None
-        source = self.document.path or self.document.origin or "clipig-nodes.png"
-        wanted = output_path(output if isinstance(output, str) else None, source)
-        if not wanted.is_absolute() and self.document.path is not None:
-            wanted = self.document.path.parent / wanted
-        try:
-            wanted.parent.mkdir(parents=True, exist_ok=True)
-            path = reserve_path(wanted)
-            save_png(Image.fromarray(pixels, "RGB"), path, graph, overwrite_reserved=True)
-        except (OSError, ProblemsError, ValueError) as exc:
-            self.status(f"cannot save the image: {exc}", error=True)
-            return None
-        self.status(f"saved image {path} (with the graph inside: open it to get the graph back)")
-        return path
 
     # --- screenshots ------------------------------------------------------------------------
 

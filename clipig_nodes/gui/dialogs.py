@@ -15,12 +15,13 @@ import dearpygui.dearpygui as dpg
 
 class Dialog:
     def __init__(self, manager: "Dialogs", title: str, message: str,
-                 buttons: list[tuple[str, Callable | None]], text: str | None = None):
+                 buttons: list[tuple[str, Callable | None]], text: str | None = None,
+                 multiline: bool = False):
         self.manager, self.title, self.message = manager, title, message
         self.callbacks = dict(buttons)
         self.buttons: dict[str, int] = {}
         self.input = None
-        width = 460
+        width = 640 if multiline else 460
         vw = max(dpg.get_viewport_client_width(), width + 20)
         vh = max(dpg.get_viewport_client_height(), 200)
         with dpg.window(label=title, modal=True, no_collapse=True, width=width, autosize=True,
@@ -28,8 +29,12 @@ class Dialog:
                         no_close=True) as self.window:
             dpg.add_text(message, wrap=width - 20)
             if text is not None:
-                self.input = dpg.add_input_text(default_value=text, width=-1, on_enter=True,
-                                                callback=lambda s, a: self.press(buttons[0][0]))
+                if multiline:         # Enter makes a new line; OK takes the text
+                    self.input = dpg.add_input_text(default_value=text, width=-1, multiline=True,
+                                                    height=160, tab_input=False)
+                else:
+                    self.input = dpg.add_input_text(default_value=text, width=-1, on_enter=True,
+                                                    callback=lambda s, a: self.press(buttons[0][0]))
                 if manager.text_handlers is not None:
                     dpg.bind_item_handler_registry(self.input, manager.text_handlers)
             dpg.add_spacer(height=4)
@@ -63,6 +68,16 @@ class Dialog:
         self.manager.discard(self.window)
         if self.manager.current is self:
             self.manager.current = None
+
+
+def extension_filters(extensions) -> list[str]:
+    """Dear PyGui filters: all the kinds together first (what the dialog starts with), then
+    each kind, then every file."""
+    exts = list(dict.fromkeys(ext for ext, _ in extensions))
+    filters = []
+    if len(exts) > 1:
+        filters.append(f"All supported ({' '.join('*' + e for e in exts)}){{{','.join(exts)}}}")
+    return filters + exts + [".*"]
 
 
 class Dialogs:
@@ -114,10 +129,12 @@ class Dialogs:
         self.current = Dialog(self, title, message, buttons)
         return self.current
 
-    def prompt(self, title: str, message: str, text: str, on_ok: Callable[[str], None]) -> Dialog:
+    def prompt(self, title: str, message: str, text: str, on_ok: Callable[[str], None],
+               multiline: bool = False) -> Dialog:
         if self.current is not None:
             self.current.close()
-        self.current = Dialog(self, title, message, [("OK", on_ok), ("Cancel", None)], text=text)
+        self.current = Dialog(self, title, message, [("OK", on_ok), ("Cancel", None)], text=text,
+                              multiline=multiline)
         return self.current
 
     def info(self, title: str, message: str) -> Dialog:
@@ -152,9 +169,8 @@ class Dialogs:
                              default_path=folder if os.path.isdir(folder) else str(Path.cwd()),
                              default_filename=name, file_count=20 if multiple else 1,
                              width=min(900, vw - 40), height=min(560, vh - 60)) as dialog:
-            for ext, _ in extensions:
+            for ext in extension_filters(extensions):
                 dpg.add_file_extension(ext)
-            dpg.add_file_extension(".*")
         self.file_dialog = dialog
         self.show_when_ready(dialog)
         self._cancel = lambda: cancelled(dialog, None)

@@ -4,14 +4,23 @@ batch of views CLIP saw. It renders RunMessages; it starts nothing itself."""
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from pathlib import Path
 from typing import Callable
 
 import dearpygui.dearpygui as dpg
 
+from ..video import Recording
 from .runner import RunMessage, rgba
 
 IMAGE_WIDTH = 372
+SPINNER = "|/-\\"
+SIM_HELP = ("Per feature: sim is the cosine similarity between CLIP's embedding of the views "
+            "and the feature's embedding, times 100 (about -10 to 40 in practice; higher is "
+            "closer to the prompt or image). loss is the feature's loss, used the share of "
+            "the views it was applied to (target select: best/worst/mix). Means over the last "
+            "epochs.")
 
 
 class RunPanel:
@@ -32,6 +41,9 @@ class RunPanel:
         self.last_stats = None
         self.pixels = None
         self.mono_font = mono_font
+        self._step_since: float | None = None
+        self._step_name: str | None = None
+        self.recording = Recording(Path.cwd())      # the Record toggle (a video per run)
         with dpg.group(parent=parent) as self.group:
             dpg.add_text("Run", color=(170, 175, 190))
             with dpg.group(horizontal=True):
@@ -44,6 +56,9 @@ class RunPanel:
                                                    enabled=False)
                 self.save_button = dpg.add_button(label="Save image", callback=on_save_image,
                                                   enabled=False)
+                self.record_box = dpg.add_checkbox(
+                    label="Record", callback=lambda _s, value: self._note(
+                        self.recording.set_wanted(value)))
             if themes is not None:
                 dpg.bind_item_theme(self.start_button, themes.run_button)
                 dpg.bind_item_theme(self.stop_button, themes.stop_button)
@@ -57,10 +72,15 @@ class RunPanel:
                                  (self.pause_button, "pause or resume the training"),
                                  (self.save_button, "save the image as PNG with the graph "
                                                     "embedded, never over an existing file "
-                                                    "(Ctrl+S)")):
+                                                    "(Ctrl+S)"),
+                                 (self.record_box, "write the run as a video, clipig-run.mp4 "
+                                                   "(or -1, -2, ...: never over a file) in the "
+                                                   "folder the editor started in")):
                 with dpg.tooltip(button):
                     dpg.add_text(text, wrap=300)
             self.progress = dpg.add_progress_bar(default_value=0.0, width=-1, overlay="not running")
+            self.step_text = dpg.add_text("", color=(120, 190, 255), show=False)
+            self.step: str | None = None        # the start-up step shown with a spinner
             self.info = dpg.add_text("", color=(190, 192, 200))
             self.edits = dpg.add_text("", color=(235, 175, 60), show=False)
             self.image_group = dpg.add_group()
@@ -74,6 +94,10 @@ class RunPanel:
                     self.loss_series = dpg.add_line_series([], [], parent=self.y_axis,
                                                            label="loss")
             with dpg.collapsing_header(label="Statistics", default_open=True):
+                legend = dpg.add_text("sim: cosine similarity x 100  (hover for more)",
+                                      color=(120, 122, 132))
+                with dpg.tooltip(legend):
+                    dpg.add_text(SIM_HELP, wrap=340)
                 self.stats_group = dpg.add_group()
                 self.stats_empty = dpg.add_text("(every half second while training)",
                                                 parent=self.stats_group, color=(120, 122, 132))
@@ -102,6 +126,22 @@ class RunPanel:
         if state != "running":
             self.set_edits_pending(False)
 
+    def set_step(self, step: str | None) -> None:
+        """Show what the start-up is doing (None: done)."""
+        self.step = step
+        dpg.configure_item(self.step_text, show=step is not None)
+        self.spin()
+
+    def spin(self) -> None:
+        """Per frame while starting: the step with a turning spinner and the seconds so far."""
+        if self.step is None:
+            return
+        if self._step_since is None or self._step_name != self.step:
+            self._step_since, self._step_name = time.monotonic(), self.step
+        seconds = time.monotonic() - self._step_since
+        dpg.set_value(self.step_text, f"{SPINNER[int(seconds * 8) % 4]}  {self.step}  "
+                                      f"({seconds:.0f} s)")
+
     def set_edits_pending(self, pending: bool) -> None:
         enabled = pending and self.state == "running"
         dpg.configure_item(self.update_button, enabled=enabled)
@@ -122,6 +162,7 @@ class RunPanel:
     def apply(self, messages: list[RunMessage]) -> None:
         latest_image = None
         for message in messages:
+            self._note(self.recording.feed(message.kind, message.image))
             if message.kind == "started":
                 self.reset()
                 self.epochs = message.epochs
@@ -159,6 +200,12 @@ class RunPanel:
             dpg.fit_axis_data(self.y_axis)
         if any(m.stats for m in messages):
             self._show_stats(self.last_stats)
+
+    def _note(self, text: str | None) -> None:
+        """Recording news (started, finished, failed) goes under the image."""
+        if text:
+            dpg.configure_item(self.edits, show=True)
+            dpg.set_value(self.edits, text)
 
     def epochs_per_second(self) -> float:
         if len(self.times) < 2:

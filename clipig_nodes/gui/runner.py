@@ -20,6 +20,7 @@ import numpy as np
 
 from ..graph.fileformat import dumps_graph, loads_graph
 from ..graph.model import Graph
+from ..lifeline import Lifeline
 from .worker import RunMessage, main as worker_main
 
 IDLE, LOADING, RUNNING, FINISHED = "idle", "loading", "running", "finished"
@@ -47,6 +48,7 @@ class Runner:
         self.context = multiprocessing.get_context("spawn")
         self.threads = default_threads() if threads == -1 else threads
         self.process = None
+        self.lifeline: Lifeline | None = None
         self.commands = self.events = None
         self.state = IDLE
         self.paused = False
@@ -70,10 +72,17 @@ class Runner:
             return
         self.commands = self.context.Queue()
         self.events = self.context.Queue()
-        self.process = self.context.Process(target=worker_main,
-                                            args=(self.commands, self.events, self.threads),
-                                            name="clipig-nodes-training", daemon=True)
+        # the worker ends when this process dies, even by kill -9 (daemon=True only
+        # covers a normal exit of the editor)
+        if self.lifeline is not None:
+            self.lifeline.close()        # a previous worker that died: drop its line
+        self.lifeline = Lifeline(self.context)
+        self.process = self.context.Process(
+            target=worker_main, args=(self.commands, self.events, self.threads),
+            kwargs={"lifeline": self.lifeline.child_end},
+            name="clipig-nodes-training", daemon=True)
         self.process.start()
+        self.lifeline.started()
 
     def warm_up(self) -> None:
         """Start the training process now (it loads torch while the user edits)."""
@@ -116,6 +125,15 @@ class Runner:
         if self.state != RUNNING or not self.alive:
             raise RuntimeError("no run to update")
         self._send("update", dumps_graph(graph))
+
+    def request_preview(self, node_id: str, output: str) -> None:
+        """Ask the run for one node output's image; it answers with a "preview" RunMessage
+        (message "node.output", image [H, W, 3] uint8)."""
+        self._send("preview", node_id, output)
+
+    def cancel_preview(self, node_id: str, output: str) -> None:
+        """Stop sending an output's image (the preview window shows another one)."""
+        self._send("unpreview", node_id, output)
 
     def drain(self, limit: int = 500) -> list[RunMessage]:
         messages: list[RunMessage] = []
@@ -162,6 +180,7 @@ class Runner:
             if self.process.is_alive():
                 self.process.terminate()
                 self.process.join(2)
+        self.lifeline.close()
         for q in (self.commands, self.events):
             try:
                 q.cancel_join_thread()

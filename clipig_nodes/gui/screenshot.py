@@ -37,15 +37,28 @@ def wait_for(app, condition, timeout: float) -> bool:
 
 
 def take_screenshot(out, path=None, *, run_epochs: int = 0, run_options=None,
-                    size=(1600, 960), timeout: float = 300.0) -> int:
+                    size=(1600, 960), timeout: float = 300.0, zoom: float | None = None,
+                    search: str | None = None) -> int:
+    """The window as a PNG: the graph fitted (Home), or at `zoom` about the canvas's
+    centre; `search` opens the canvas search there with that text typed."""
     app = _app(path, run_options or {}, size, warm_up=bool(run_epochs))
     try:
         app.pump(6)
         app.editor.frame_all()
-        app.pump(3)
-        if _wider_than_view(app):
-            app.editor.frame_right()     # the targets and the train node, rather than the start
-            app.pump(3)
+        app.pump(8)
+        if zoom is not None:
+            app.editor.set_zoom(zoom)
+            app.pump(4)
+        if search is not None:
+            import dearpygui.dearpygui as dpg
+
+            (ox, oy), (w, h) = app.editor.editor_rect()
+            app._search_pos = app.editor.screen_to_model((ox + w * 0.3, oy + h * 0.55))
+            app._search_selected = []
+            app.search.open((ox + w * 0.3, oy + h * 0.55))
+            dpg.set_value(app.search.input, search)
+            app.search.filter(search)
+            app.pump(4)
         if run_epochs:
             if not app.start_run():
                 print(f"clipig-nodes gui: cannot run: {app.status_text}", file=sys.stderr)
@@ -130,6 +143,16 @@ def bench_fps(nodes: int = 50, seconds: float = 10.0, run_options=None, size=(16
     app = _app(path, run_options or {}, size, max_fps=None)     # frames as fast as they go
     try:
         app.pump(10)
+        cores = os.cpu_count()
+        print(f"{len(app.history.graph)}-node graph, {size[0]}x{size[1]} window, "
+              f"{cores} CPU cores")
+        for zoom in (1.0, 0.5):
+            app.editor.set_zoom(zoom)
+            app.pump(5)
+            print(f"idle at {zoom:.0%} zoom: {_count_frames(app, min(3.0, seconds / 3)):.1f} "
+                  "frames/s", flush=True)
+        app.editor.frame_all()
+        app.pump(5)
         idle = _count_frames(app, min(3.0, seconds / 3))
         if not app.start_run():
             print(f"clipig-nodes gui: cannot run: {app.status_text}", file=sys.stderr)
@@ -145,9 +168,7 @@ def bench_fps(nodes: int = 50, seconds: float = 10.0, run_options=None, size=(16
         started = time.monotonic()
         training = _count_frames(app, seconds)
         epochs = (app.run_panel.epoch - first_epoch) / (time.monotonic() - started)
-        cores = os.cpu_count()
-        print(f"{len(app.history.graph)}-node graph, {size[0]}x{size[1]} window, "
-              f"{cores} CPU cores; {app.runner.started}")
+        print(f"fitted ({app.editor.zoom:.0%}), {app.runner.started}")
         print(f"idle:     {idle:.1f} frames/s")
         print(f"training: {training:.1f} frames/s while the run made {epochs:.2f} epochs/s")
         return 0

@@ -37,6 +37,7 @@ WARNING_COLOR = (235, 170, 50)
 OK_COLOR = (120, 210, 120)
 MUTED_COLOR = (150, 150, 160)
 HIGHLIGHT_COLOR = (255, 240, 120)
+SELECTED_COLOR = (120, 190, 255)        # what the editor selected itself (pasted nodes)
 BACKGROUND = (30, 31, 36)      # the viewport's clear colour: no panel fills its background
 GRID_BACKGROUND = (0, 0, 0, 0)  # the editor's canvas too (a software renderer pays per fill)
 
@@ -71,7 +72,7 @@ class Themes:
         self.links = {t: self._link_theme(c) for t, c in SOCKET_COLORS.items()}
         self.nodes: dict[tuple[str | None, str], int] = {}
         for category in (*CATEGORY_COLORS, None):
-            for state in ("ok", "warning", "error", "highlight"):
+            for state in ("ok", "warning", "error", "highlight", "selected"):
                 self.nodes[(category, state)] = self._node_theme(category, state)
         self.error_widget = self._widget_theme(ERROR_COLOR)
         self.small_button = self._small_button_theme()
@@ -118,7 +119,7 @@ class Themes:
                 dpg.add_theme_style(dpg.mvStyleVar_WindowPadding, 6, 6)
                 dpg.add_theme_color(dpg.mvNodeCol_GridBackground, GRID_BACKGROUND,
                                     category=dpg.mvThemeCat_Nodes)
-                dpg.add_theme_color(dpg.mvNodeCol_GridLine, (42, 44, 52),
+                dpg.add_theme_color(dpg.mvNodeCol_GridLine, (90, 94, 110, 40),   # faint over group frames
                                     category=dpg.mvThemeCat_Nodes)
                 dpg.add_theme_color(dpg.mvNodeCol_NodeBackground, (50, 52, 60),
                                     category=dpg.mvThemeCat_Nodes)
@@ -196,6 +197,8 @@ class Themes:
             outline = WARNING_COLOR
         elif state == "highlight":
             outline = HIGHLIGHT_COLOR
+        elif state == "selected":
+            outline = SELECTED_COLOR
         with dpg.theme() as theme:
             with dpg.theme_component(dpg.mvAll):
                 dpg.add_theme_color(dpg.mvNodeCol_TitleBar, title, category=dpg.mvThemeCat_Nodes)
@@ -204,9 +207,9 @@ class Themes:
                 dpg.add_theme_color(dpg.mvNodeCol_TitleBarSelected, _shade(title, 1.45),
                                     category=dpg.mvThemeCat_Nodes)
                 dpg.add_theme_color(dpg.mvNodeCol_NodeOutline, outline, category=dpg.mvThemeCat_Nodes)
-                if state in ("error", "warning", "highlight"):
+                if state in ("error", "warning", "highlight", "selected"):
                     dpg.add_theme_style(dpg.mvNodeStyleVar_NodeBorderThickness,
-                                        3 if state == "highlight" else 2,
+                                        3 if state in ("highlight", "selected") else 2,
                                         category=dpg.mvThemeCat_Nodes)
         return theme
 
@@ -276,4 +279,5 @@ def load_fonts(size: int = 15) -> dict[str, int | None]:
             return {"ui": None, "mono": None}
     if fonts["ui"] is not None:
         dpg.bind_font(fonts["ui"])
+        fonts["ui_file"] = regular           # the editor's zoom makes more sizes of it
     return fonts

@@ -15,7 +15,9 @@ message in the tooltip), before validation runs.
 
 from __future__ import annotations
 
+import math
 import re
+import struct
 from typing import Any, Callable
 
 import dearpygui.dearpygui as dpg
@@ -25,6 +27,7 @@ from ..values import ValueProblem, parse_value, split_list
 
 RESET = object()        # "back to the default": the value is removed from the node
 WIDTH = 118
+WIDE = 180                # text params (prompts): room to read them; a multi-line editor too
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 NUMERIC = ("float", "int", "number")
@@ -108,6 +111,27 @@ def drag_value(param: Param, value):
     return None
 
 
+def shortest_float(value: float) -> float:
+    """A float that came through a 32-bit field (Dear PyGui's drag fields) as the shortest
+    number that is the same 32-bit value: 0.4000000059604645 -> 0.4. A value that is not
+    exactly a 32-bit float, or is short already, is kept as it is."""
+    if not math.isfinite(value) or len(repr(value)) <= 10 or abs(value) > 3e38:
+        return value
+    single = struct.pack("<f", value)
+    if struct.unpack("<f", single)[0] != value:
+        return value                    # a genuine 64-bit value: keep every digit
+    for digits in range(1, 10):
+        short = float(f"{value:.{digits}g}")
+        if struct.pack("<f", short) == single:
+            return short
+    return value
+
+
+def is_long_text(param: Param) -> bool:
+    """A free text with no default (a prompt): a wide field and a multi-line editor."""
+    return param.kind == "str" and param.default is None
+
+
 def _int_kind(param: Param) -> bool:
     return param.kind == "int" or (param.kind == "vector" and param.item == "int")
 
@@ -138,13 +162,16 @@ class ParamWidget:
 
     def __init__(self, parent, node_id: str, param: Param, value: Any,
                  on_edit: Callable[[str, str, Any], None], themes=None, handlers=None,
-                 on_browse: Callable | None = None, before=0):
+                 on_browse: Callable | None = None, before=0, zoom: float = 1.0,
+                 on_long_edit: Callable | None = None):
         self.node_id, self.param = node_id, param
         self.on_edit, self.themes, self.handlers, self.on_browse = on_edit, themes, handlers, on_browse
         self.value = value                 # the model value (None = unset: the default applies)
         self.error: str | None = None      # shown inline
         self.items: list[int] = []         # every input item (for handlers and tests)
         self.text_item = self.drag_item = self.toggle = self.input = None
+        self.zoom, self.on_long_edit = zoom, on_long_edit
+        self.base_widths: dict[int, int] = {}      # item -> width at 100% zoom
         self.group = dpg.add_group(parent=parent, horizontal=True, horizontal_spacing=3,
                                    before=before)
         shown = param.default if value is None else value
@@ -158,7 +185,9 @@ class ParamWidget:
         kind = p.kind
         if kind in (*NUMERIC, "vector"):
             self.toggle = dpg.add_button(label="=" if self.mode == "drag" else "#",
-                                         parent=self.group, width=16, callback=self._toggle_mode)
+                                         parent=self.group, width=self._w(16),
+                                         callback=self._toggle_mode)
+            self.base_widths[self.toggle] = 16
             if self.themes:
                 dpg.bind_item_theme(self.toggle, self.themes.small_button)
             with dpg.tooltip(self.toggle):
@@ -176,16 +205,26 @@ class ParamWidget:
             except ValueProblem:
                 current = str(shown)
             self.input = dpg.add_combo(list(p.choices), label=p.name, parent=self.group,
-                                       default_value=current, width=WIDTH,
+                                       default_value=current, width=self._w(WIDTH),
                                        callback=lambda s, a: self._edit(a))
+            self.base_widths[self.input] = WIDTH
         elif kind == "path":
             self.input = self.text_item = self._add_text(self.value, hint=self._hint(),
                                                          width=WIDTH - 26)
-            browse = dpg.add_button(label="...", parent=self.group, width=22,
+            browse = dpg.add_button(label="...", parent=self.group, width=self._w(22),
                                     callback=lambda: self.on_browse and self.on_browse(self))
             with dpg.tooltip(browse):
                 dpg.add_text("choose a file")
             self.items.append(browse)
+            self.base_widths[browse] = 22
+        elif is_long_text(p):
+            self.input = self.text_item = self._add_text(shown, hint=self._hint(), width=WIDE - 26)
+            self.more = more = dpg.add_button(label="...", parent=self.group, width=self._w(22),
+                                  callback=lambda: self.on_long_edit and self.on_long_edit(self))
+            with dpg.tooltip(more):
+                dpg.add_text("edit in a larger, multi-line field")
+            self.items.append(more)
+            self.base_widths[more] = 22
         else:          # str, time
             self.input = self.text_item = self._add_text(
                 self.value if kind == "time" else shown, hint=self._hint())
@@ -205,10 +244,24 @@ class ParamWidget:
             return "unset"
         return to_text(p.default)
 
+    def _w(self, base: float) -> int:
+        return max(4, int(round(base * self.zoom)))
+
+    def set_zoom(self, zoom: float) -> None:
+        """Scale the fields' widths (the font and paddings scale with the editor's)."""
+        self.zoom = zoom
+        for item, base in list(self.base_widths.items()):
+            if dpg.does_item_exist(item):
+                dpg.configure_item(item, width=self._w(base))
+            else:
+                del self.base_widths[item]
+
     def _add_text(self, value, hint="", width=WIDTH):
-        return dpg.add_input_text(label=self.param.name, parent=self.group, width=width,
+        item = dpg.add_input_text(label=self.param.name, parent=self.group, width=self._w(width),
                                   default_value=to_text(value), hint=hint,
                                   callback=lambda s, a: self._edit_text(a))
+        self.base_widths[item] = width
+        return item
 
     def _add_drag(self, value):
         p = self.param
@@ -224,23 +277,28 @@ class ParamWidget:
             extra["clamped"] = True
         else:       # min == max: ImGui does not clamp (the defaults 0..100 would)
             extra = {"min_value": 0, "max_value": 0}
+        width = self._w(WIDTH)
         if p.kind == "vector":
             size = len(value)
             if integer:
-                return dpg.add_drag_intx(label=p.name, parent=self.group, size=size, width=WIDTH,
+                item = dpg.add_drag_intx(label=p.name, parent=self.group, size=size, width=width,
                                          default_value=[int(v) for v in value] + [0] * (4 - size),
                                          speed=0.5, callback=self._edit_drag, **_int_range(extra))
-            return dpg.add_drag_floatx(label=p.name, parent=self.group, size=size, width=WIDTH,
-                                       default_value=[float(v) for v in value] + [0.0] * (4 - size),
-                                       speed=_speed(value), format="%.4g", callback=self._edit_drag,
-                                       **extra)
-        if integer:
-            return dpg.add_drag_int(label=p.name, parent=self.group, width=WIDTH,
+            else:
+                item = dpg.add_drag_floatx(label=p.name, parent=self.group, size=size, width=width,
+                                           default_value=[float(v) for v in value]
+                                           + [0.0] * (4 - size), speed=_speed(value),
+                                           format="%.4g", callback=self._edit_drag, **extra)
+        elif integer:
+            item = dpg.add_drag_int(label=p.name, parent=self.group, width=width,
                                     default_value=int(value), speed=0.5, callback=self._edit_drag,
                                     **_int_range(extra))
-        return dpg.add_drag_float(label=p.name, parent=self.group, width=WIDTH,
-                                  default_value=float(value), speed=_speed([value]),
-                                  format="%.4g", callback=self._edit_drag, **extra)
+        else:
+            item = dpg.add_drag_float(label=p.name, parent=self.group, width=width,
+                                      default_value=float(value), speed=_speed([value]),
+                                      format="%.4g", callback=self._edit_drag, **extra)
+        self.base_widths[item] = WIDTH
+        return item
 
     # --- edits -----------------------------------------------------------------------------
 
@@ -258,13 +316,14 @@ class ParamWidget:
             size = len(drag_value(p, self.value if self.value is not None else p.default) or []) \
                 or min(p.length)
             value = list(value)[:size]
-            value = [int(v) for v in value] if _int_kind(p) else [float(v) for v in value]
+            value = [int(v) for v in value] if _int_kind(p) else [shortest_float(float(v))
+                                                                  for v in value]
         elif p.kind == "int":
             value = int(value)
         elif p.kind == "number" and isinstance(self.value, int):
             value = int(round(value))
         else:
-            value = float(value)
+            value = shortest_float(float(value))      # the field holds 32-bit floats
         self._edit(value)
 
     def _toggle_mode(self) -> None:

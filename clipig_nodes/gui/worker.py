@@ -8,8 +8,12 @@ Training runs in its own process, not on a thread of the editor:
 
 Protocol, over two multiprocessing queues, all plain picklable data:
   editor -> worker: ("start", graph_text, options_dict, source), ("stop",), ("pause",),
-                    ("resume",), ("update", graph_text), ("quit",)
-  worker -> editor: RunMessage objects.
+                    ("resume",), ("update", graph_text), ("quit",),
+                    ("preview", node_id, output_name), ("unpreview", node_id, output_name)
+                    (show any IMAGE output of the running graph; the graph's preview
+                    nodes are always shown)
+  worker -> editor: RunMessage objects; a preview comes as kind "preview" with
+                    message "node.output" and image.
 Graphs travel as graph-file text (fileformat), images as uint8 RGB arrays.
 """
 
@@ -169,6 +173,13 @@ class Worker:
                 run.resume()
             elif kind == "update":
                 self._update(run, command[1])
+            elif kind == "preview":
+                try:
+                    run.request_preview(command[1], command[2])
+                except KeyError as exc:
+                    self.put(RunMessage("update_error", message=str(exc).strip("'\"")))
+            elif kind == "unpreview":
+                run.cancel_preview(command[1], command[2])
 
     def _update(self, run, text: str) -> None:
         from ..graph.fileformat import loads_graph
@@ -210,7 +221,7 @@ class Worker:
         try:
             graph = loads_graph(text, source="editor")
             run = Run(graph, RunOptions(**options), source=source, save=False, image_every=1,
-                      stats_interval=self.stats_interval)
+                      stats_interval=self.stats_interval, previews=True)
         except ProblemsError as exc:
             self.put(RunMessage("error", message="; ".join(str(p) for p in exc.problems)))
             return
@@ -229,7 +240,7 @@ class Worker:
         applied = run.graph
         self.put(RunMessage("started", trainer.epoch, trainer.epochs, graph=dumps_graph(run.graph),
                             message=f"training on {trainer.device}, seed {trainer.seed}"))
-        last_image = 0.0
+        last_image = last_preview = 0.0
         try:
             for event in run.events():
                 if run.graph is not applied:           # an update was taken before this epoch
@@ -248,6 +259,11 @@ class Worker:
                     message.preview = to_uint8(preview(event.image))
                     message.views = self._views(run, event.views or trainer.last_views or {})
                 self.put(message)
+                if event.previews and (final or now - last_preview >= 1.0 / self.image_rate):
+                    last_preview = now
+                    for name, image in event.previews.items():
+                        self.put(RunMessage("preview", event.epoch, event.epochs,
+                                            image=to_uint8(preview(image)), message=name))
         except Exception as exc:
             self.put(RunMessage("error", message=f"training stopped: {type(exc).__name__}: {exc}",
                                 stats=[traceback.format_exc()]))
@@ -258,9 +274,9 @@ class Worker:
     @staticmethod
     def _views(run, views: dict) -> dict:
         names = {}
-        for target in getattr(run.trainer, "targets", []):
+        for target in run.trainer.program.targets:
             try:
-                names[target.id] = target.plan.stage.params["name"]
+                names[target.id] = target.stage.params["name"]
             except Exception:        # noqa: BLE001 - a name is a nicety
                 names[target.id] = target.id
         out = {}
@@ -272,9 +288,14 @@ class Worker:
         return out
 
 
-def main(commands, events, threads: int | None = None, nice: int = 5) -> None:
+def main(commands, events, threads: int | None = None, nice: int = 5, lifeline=None) -> None:
     """Entry point of the training process. It runs at a slightly lower priority, so that
-    when the CPU is contended the editor's frames come first (training takes the rest)."""
+    when the CPU is contended the editor's frames come first (training takes the rest).
+    `lifeline` (the child end of a clipig_nodes.lifeline.Lifeline) ends this process when
+    the editor dies."""
+    if lifeline is not None:
+        from ..lifeline import watch_parent
+        watch_parent(lifeline)
     if nice and hasattr(os, "nice"):
         try:
             os.nice(nice)

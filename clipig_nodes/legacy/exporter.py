@@ -25,6 +25,7 @@ from ..registry import (CONSTRAINT_CAT, FEATURE_CAT, MODEL_CAT, SOURCE, TRANSFOR
                         default_registry)
 from ..values import ValueProblem, parse_value, to_plain
 from ..yamlio import dump_yaml
+from ..graph.reroute import splice_reroutes
 from .convert import is_default
 from .schema import (CONSTRAINT_COMMON, FEATURE_PARAMS, IMAGE_FEATURE, INIT, PIXELS, TARGET,
                      TARGET_PARAMS, TEXT_FEATURE, TOP_LEVEL, TRAIN, own_params)
@@ -41,7 +42,10 @@ class ExportResult:
 
 
 def export_legacy(graph: Graph, registry=None) -> ExportResult:
-    exporter = _Exporter(graph, registry or default_registry())
+    exporter = _Exporter(splice_reroutes(graph), registry or default_registry())
+    if graph.groups:
+        exporter.problem(None, f"{len(graph.groups)} group frame(s) left out: CLIPig YAML has no "
+                               "editor layout")
     try:
         data = exporter.run()
     except Exception as exc:  # never a traceback for the user

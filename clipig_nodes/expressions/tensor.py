@@ -7,11 +7,12 @@ and returns a float32 tensor [p.B] on p.device. It is used by
 that draw random numbers (one draw per sample, from the run's device
 generator) or read `sim` (each sample's similarity).
 
-Safety: the same as clipig_nodes.expressions. The source text is only parsed
+Safety: the same as the host compiler. The source text is only parsed
 (`ast.parse(mode="eval")` runs nothing; `compile_expression` has already
 checked it), and the tree is walked over the same whitelist of node types. Each
-accepted node becomes a closure whose only callables come from the tables
-below; nothing from a file reaches eval, exec or compile(). Compiled closures
+accepted node becomes a closure whose only callables come from the table
+(table.py: each function's `tensor` names its version here, in IMPLS or in
+torch); nothing from a file reaches eval, exec or compile(). Compiled closures
 are cached per (source, groups).
 
 Values: parts that depend only on constants and the epoch's values (t, epoch,
@@ -45,8 +46,10 @@ from typing import Any, Callable
 
 import torch
 
-from ..expressions import (Expression, ExpressionError, _checked_mul, _safe_pow, _safe_round,
-                           handlers)
+from .host import Expression
+from .hostmath import checked_mul, safe_pow
+from .syntax import ExpressionError, handlers
+from .table import CONSTANTS, FUNCTIONS, PAIR_NAMES, TIME_STEP_NAMES, VARIABLES
 
 __all__ = ["evaluate_batch", "working_dtype"]
 
@@ -168,11 +171,11 @@ def _binary(py_op: Callable, torch_op: Callable, compare: bool = False):
 _BINARY = {
     ast.Add: _binary(operator.add, operator.add),
     ast.Sub: _binary(operator.sub, operator.sub),
-    ast.Mult: _binary(_checked_mul, operator.mul),
+    ast.Mult: _binary(checked_mul, operator.mul),
     ast.Div: _binary(operator.truediv, operator.truediv),
     ast.FloorDiv: _binary(operator.floordiv, operator.floordiv),
     ast.Mod: _binary(operator.mod, operator.mod),
-    ast.Pow: _binary(_safe_pow, operator.pow),
+    ast.Pow: _binary(safe_pow, operator.pow),
 }
 
 _COMPARE = {
@@ -279,56 +282,6 @@ def _t_round(env, x, ndigits=None):
     up = torch.round(x * scale) / scale
     down = torch.round(x / scale) * scale
     return torch.where(n >= 0, up, down)
-
-
-def _f(torch_fn):
-    return lambda env, *args: torch_fn(*args)
-
-
-@dataclass(frozen=True)
-class _Function:
-    py: Callable | None
-    torch_fn: Callable          # (env, *tensor args) -> tensor
-    raw_args: bool = False      # torch_fn takes args as they are (Python numbers kept)
-
-
-_FUNCTIONS: dict[str, _Function] = {
-    "abs": _Function(abs, _f(torch.abs)),
-    "min": _Function(min, _t_min),
-    "max": _Function(max, _t_max),
-    "round": _Function(_safe_round, _t_round, raw_args=True),
-    "int": _Function(int, _f(torch.trunc)),
-    "float": _Function(float, lambda env, x: x),
-    "bool": _Function(bool, lambda env, x: (x != 0).to(env.dtype)),
-    "pow": _Function(math.pow, _f(torch.pow)),
-    "sqrt": _Function(math.sqrt, _f(torch.sqrt)),
-    "exp": _Function(math.exp, _f(torch.exp)),
-    "log": _Function(math.log, _t_log),
-    "log2": _Function(math.log2, _f(torch.log2)),
-    "log10": _Function(math.log10, _f(torch.log10)),
-    "sin": _Function(math.sin, _f(torch.sin)),
-    "cos": _Function(math.cos, _f(torch.cos)),
-    "tan": _Function(math.tan, _f(torch.tan)),
-    "asin": _Function(math.asin, _f(torch.asin)),
-    "acos": _Function(math.acos, _f(torch.acos)),
-    "atan": _Function(math.atan, _f(torch.atan)),
-    "atan2": _Function(math.atan2, _f(torch.atan2)),
-    "sinh": _Function(math.sinh, _f(torch.sinh)),
-    "cosh": _Function(math.cosh, _f(torch.cosh)),
-    "tanh": _Function(math.tanh, _f(torch.tanh)),
-    "asinh": _Function(math.asinh, _f(torch.asinh)),
-    "acosh": _Function(math.acosh, _f(torch.acosh)),
-    "atanh": _Function(math.atanh, _f(torch.atanh)),
-    "floor": _Function(math.floor, _f(torch.floor)),
-    "ceil": _Function(math.ceil, _f(torch.ceil)),
-    "trunc": _Function(math.trunc, _f(torch.trunc)),
-    "fmod": _Function(math.fmod, _f(torch.fmod)),
-    "hypot": _Function(math.hypot, _t_hypot),
-    "degrees": _Function(math.degrees, _f(torch.rad2deg)),
-    "radians": _Function(math.radians, _f(torch.deg2rad)),
-    "copysign": _Function(math.copysign, _f(torch.copysign)),
-    "fabs": _Function(math.fabs, _f(torch.abs)),
-}
 
 
 # ---------------------------------------------------------------------------- random functions
@@ -457,55 +410,166 @@ def _r_weibull(env, alpha, beta):
     return alpha * (-torch.log(u)) ** (1.0 / beta)
 
 
-# name -> (sampler, defaults for missing trailing arguments)
-_RANDOM: dict[str, tuple[Callable, tuple]] = {
-    "random": (_r_random, ()),
-    "uniform": (_r_uniform, ()),
-    "randint": (_r_randint, ()),
-    "randrange": (_r_randrange, ()),
-    "gauss": (_r_gauss, (0.0, 1.0)),
-    "normalvariate": (_r_gauss, (0.0, 1.0)),
-    "lognormvariate": (_r_lognorm, ()),
-    "triangular": (_r_triangular, (0.0, 1.0)),
-    "expovariate": (_r_expo, (1.0,)),
-    "betavariate": (_r_beta, ()),
-    "gammavariate": (_r_gamma, ()),
-    "vonmisesvariate": (_r_vonmises, ()),
-    "paretovariate": (_r_pareto, ()),
-    "weibullvariate": (_r_weibull, ()),
+# ---------------------------------------------------------------------------- more math
+# Python raises where these are undefined (a pole, a negative or fractional
+# argument of an integer function); here those samples get nan.
+
+def _whole(x):
+    return torch.isfinite(x) & (x == torch.floor(x))
+
+
+def _t_gamma(env, x):
+    value = torch.exp(torch.lgamma(x))
+    negative = (x < 0) & (torch.remainder(torch.floor(x), 2) == 1)
+    value = torch.where(negative, -value, value)
+    return torch.where((x <= 0) & (x == torch.floor(x)), _NAN, value)
+
+
+def _t_cbrt(env, x):
+    return torch.sign(x) * x.abs() ** (1.0 / 3.0)
+
+
+def _t_remainder(env, x, y):
+    """IEEE remainder as math.remainder: x - n*y, n the nearest int to x/y (ties even)."""
+    r = torch.fmod(x, y)                       # exact, sign of x
+    ay = y.abs()
+    r = torch.where(r.abs() > ay / 2, r - torch.copysign(ay, r), r)
+    tie = r.abs() == ay / 2
+    odd = torch.remainder(torch.round((x - r) / y), 2) != 0
+    r = torch.where(tie & odd, -r, r)
+    return torch.where((y == 0) | torch.isinf(x), _NAN, r)
+
+
+def _predicate(test):
+    return lambda env, x: test(x).to(env.dtype)
+
+
+def _t_isclose(env, a, b, rel_tol=1e-9, abs_tol=0.0):
+    rel_tol, abs_tol = env.t(rel_tol), env.t(abs_tol)
+    diff = (a - b).abs()
+    limit = torch.maximum(rel_tol * torch.maximum(a.abs(), b.abs()), abs_tol)
+    close = (a == b) | (torch.isfinite(a) & torch.isfinite(b) & (diff <= limit))
+    return torch.where((rel_tol < 0) | (abs_tol < 0), _NAN, close.to(env.dtype))
+
+
+def _exact(value):
+    """Round a value computed through lgamma to the whole number it stands for."""
+    return torch.where(value < 2.0 ** 53, torch.round(value), value)
+
+
+def _t_factorial(env, n):
+    value = _exact(torch.exp(torch.lgamma(n + 1)))
+    return torch.where(_whole(n) & (n >= 0), value, _NAN)
+
+
+def _t_comb(env, n, k):
+    log = torch.lgamma(n + 1) - torch.lgamma(k + 1) - torch.lgamma(n - k + 1)
+    value = torch.where(k > n, 0.0, _exact(torch.exp(log)))
+    return torch.where(_whole(n) & _whole(k) & (n >= 0) & (k >= 0), value, _NAN)
+
+
+def _t_perm(env, n, k=None):
+    if k is None:
+        return _t_factorial(env, n)
+    value = torch.where(k > n, 0.0, _exact(torch.exp(torch.lgamma(n + 1) - torch.lgamma(n - k + 1))))
+    return torch.where(_whole(n) & _whole(k) & (n >= 0) & (k >= 0), value, _NAN)
+
+
+# Euclid's algorithm needs at most ~92 steps for numbers below 2**64 (Fibonacci)
+_GCD_STEPS = 96
+
+
+def _gcd2(a, b):
+    a, b = a.abs(), b.abs()
+    a, b = torch.broadcast_tensors(a, b)
+    for _ in range(_GCD_STEPS):
+        nonzero = b != 0
+        r = torch.fmod(a, torch.where(nonzero, b, 1.0))
+        a, b = torch.where(nonzero, b, a), torch.where(nonzero, r, 0.0)
+    return a
+
+
+def _t_gcd(env, *args):
+    result = args[0]
+    valid = _whole(result)
+    for x in args[1:]:
+        result = _gcd2(result, x)
+        valid = valid & _whole(x)
+    return torch.where(valid, result, _NAN)
+
+
+def _t_lcm(env, *args):
+    result = args[0].abs()
+    valid = _whole(result)
+    for x in args[1:]:
+        g = _gcd2(result, x)
+        result = torch.where(g == 0, 0.0, (result * x).abs() / torch.where(g == 0, 1.0, g))
+        valid = valid & _whole(x)
+    return torch.where(valid, result, _NAN)
+
+
+def _t_isqrt(env, n):
+    r = torch.floor(torch.sqrt(n))
+    r = torch.where(r * r > n, r - 1, r)
+    r = torch.where((r + 1) * (r + 1) <= n, r + 1, r)
+    return torch.where(_whole(n) & (n >= 0), r, _NAN)
+
+
+def _t_ulp(env, x):
+    a = x.abs()
+    up = torch.nextafter(a, torch.full_like(a, math.inf))
+    value = torch.where(torch.isinf(up), a - torch.nextafter(a, torch.zeros_like(a)), up - a)
+    return torch.where(torch.isinf(a), a, value)
+
+
+#: the tensor versions named by the table (table.py, ``Function.tensor``)
+IMPLS: dict[str, Callable] = {
+    "t_min": _t_min, "t_max": _t_max, "t_hypot": _t_hypot, "t_log": _t_log,
+    "t_round": _t_round, "t_float": lambda env, x: x,
+    "t_bool": lambda env, x: (x != 0).to(env.dtype),
+    "t_gamma": _t_gamma, "t_cbrt": _t_cbrt, "t_remainder": _t_remainder,
+    "t_isnan": _predicate(torch.isnan), "t_isinf": _predicate(torch.isinf),
+    "t_isfinite": _predicate(torch.isfinite), "t_isclose": _t_isclose,
+    "t_factorial": _t_factorial, "t_comb": _t_comb, "t_perm": _t_perm,
+    "t_gcd": _t_gcd, "t_lcm": _t_lcm, "t_isqrt": _t_isqrt, "t_ulp": _t_ulp,
+    # random samplers, one draw per sample
+    "r_random": _r_random, "r_uniform": _r_uniform, "r_randint": _r_randint,
+    "r_randrange": _r_randrange, "r_gauss": _r_gauss, "r_normalvariate": _r_gauss,
+    "r_lognormvariate": _r_lognorm, "r_triangular": _r_triangular, "r_expovariate": _r_expo,
+    "r_betavariate": _r_beta, "r_gammavariate": _r_gamma, "r_vonmisesvariate": _r_vonmises,
+    "r_paretovariate": _r_pareto, "r_weibullvariate": _r_weibull,
 }
 
-_CONSTANTS = {"pi": math.pi, "e": math.e, "tau": math.tau, "inf": math.inf, "nan": math.nan}
+
+@functools.lru_cache(maxsize=None)
+def tensor_version(function) -> Callable:
+    """The callable (env, *tensor args) named by a table entry's ``tensor``."""
+    name = function.tensor
+    if name.startswith("torch."):
+        torch_fn = getattr(torch, name[len("torch."):])
+        return lambda env, *args: torch_fn(*args)
+    return IMPLS[name]
 
 
 # ---------------------------------------------------------------------------- variables
 
 def _read(key: str) -> _Node:
+    if key == "sim":
+        return _Node(fn=lambda env: env.sim)
     return _Node(fn=lambda env: env.vars[key])
 
 
-def _t_power(n: int) -> Callable[[], _Node]:
-    return lambda: _Node(fn=lambda env: env.vars["t"] ** n)
-
-
-def _ti_power(n: int) -> Callable[[], _Node]:
-    return lambda: _Node(fn=lambda env: (1.0 - env.vars["t"]) ** n)
-
-
-_VARIABLES: dict[str, Callable[[], _Node]] = {
-    "epoch": lambda: _read("epoch"),
-    "time": lambda: _read("t"), "t": lambda: _read("t"),
-    **{f"{prefix}{n}": _t_power(n) for n in range(2, 6) for prefix in ("time", "t")},
-    "time_inverse": _ti_power(1), "ti": _ti_power(1),
-    **{f"{prefix}{n}": _ti_power(n) for n in range(2, 6) for prefix in ("time_inverse", "ti")},
-    "width": lambda: _read("width"), "height": lambda: _read("height"),
-    "learnrate": lambda: _read("lr"), "lr": lambda: _read("lr"),
-    "learnrate_scale": lambda: _read("lrs"), "lrs": lambda: _read("lrs"),
-    "similarity": lambda: _Node(fn=lambda env: env.sim),
-    "sim": lambda: _Node(fn=lambda env: env.sim),
-}
-_PAIR_NAMES = ("resolution", "res")
-_TIME_STEP_NAMES = ("time_step", "ts")
+def _variable(name: str) -> _Node:
+    """A variable of the table: a read, or a power of t or of 1 - t (as on the host)."""
+    v = VARIABLES[name]
+    key, n = v.key, v.power
+    if not v.inverse and n == 1:
+        return _read(key)
+    if v.inverse and n == 1:
+        return _Node(fn=lambda env: 1.0 - env.vars[key])
+    if v.inverse:
+        return _Node(fn=lambda env: (1.0 - env.vars[key]) ** n)
+    return _Node(fn=lambda env: env.vars[key] ** n)
 
 
 def _time_step(env, t, a, b):
@@ -557,12 +621,12 @@ class _Compiler:
         name = node.id
         if name.startswith("_"):
             raise ExpressionError(f"names starting with _ are not allowed (`{name}`)")
-        if name in _VARIABLES:
-            return _VARIABLES[name]()
-        if name in _PAIR_NAMES:
+        if name in VARIABLES:
+            return _variable(name)
+        if name in PAIR_NAMES:
             return _Node(fn=lambda env: (env.vars["width"], env.vars["height"]), pair=True)
-        if name in _CONSTANTS:
-            return _const(_CONSTANTS[name])
+        if name in CONSTANTS:
+            return _const(CONSTANTS[name])
         raise ExpressionError(f"unknown name `{name}`")
 
     # -- operators
@@ -648,7 +712,7 @@ class _Compiler:
         return _fold(fn, [test, body, orelse])
 
     def _Subscript(self, node: ast.Subscript) -> _Node:
-        if not (isinstance(node.value, ast.Name) and node.value.id in _PAIR_NAMES):
+        if not (isinstance(node.value, ast.Name) and node.value.id in PAIR_NAMES):
             raise ExpressionError("indexing ([...]) is only allowed on res or resolution")
         index = self.number(node.slice)
         if not index.const or type(index.value) is not int or not -2 <= index.value <= 1:
@@ -662,7 +726,7 @@ class _Compiler:
                 isinstance(a, ast.Starred) for a in node.args):
             raise ExpressionError("only plain calls of named functions are allowed")
         name = node.func.id
-        if name in _TIME_STEP_NAMES:
+        if name in TIME_STEP_NAMES:
             if len(node.args) != 2:
                 raise ExpressionError(f"`{name}` takes 2 arguments")
             a, b = (self.number(n) for n in node.args)
@@ -676,18 +740,18 @@ class _Compiler:
             return _Node(fn=lambda env: impl(env.vars["width"], env.vars["height"]))
         args = [self.number(a) for a in node.args]
         fns = tuple(a.fn for a in args)
-        if name in _RANDOM:
-            sampler, defaults = _RANDOM[name]
-            n_given = len(fns)
+        function = FUNCTIONS.get(name)
+        if function is None:
+            raise ExpressionError(f"unknown function `{name}`")
+        torch_fn = tensor_version(function)
+        if function.random:
+            defaults, n_given = function.defaults, len(fns)
 
             def draw(env):
                 values = [f(env) for f in fns] + list(defaults[n_given:])
-                return sampler(env, *[env.t(v) for v in values])
+                return torch_fn(env, *[env.t(v) for v in values])
             return _Node(fn=draw)
-        function = _FUNCTIONS.get(name)
-        if function is None:
-            raise ExpressionError(f"unknown function `{name}`")
-        py, torch_fn, raw = function.py, function.torch_fn, function.raw_args
+        py, raw = function.host, function.raw_args
 
         def call(env):
             values = [f(env) for f in fns]
