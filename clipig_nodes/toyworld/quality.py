@@ -110,10 +110,11 @@ def run_one(setting, scene, model, judge_model: Judge, epochs, seed, resolution,
 
     run = Run(setting.graph(scene, model, epochs, seed, resolution),
               RunOptions(device="cpu"), save=False, image_every=every)
-    images = [event.image for event in run.events() if event.image is not None]
+    # by epoch: the last epoch's image may come twice (its epoch event and the done event)
+    images = {event.epoch: event.image for event in run.events() if event.image is not None}
     final = run.trainer.image().detach().cpu()
-    if epochs % every:                            # the final image is always scored
-        images.append(final)
+    images[epochs] = final                        # the final image is always scored
+    images = [images[epoch] for epoch in sorted(images)]
     scores = judge_model.score(torch.cat([i.float() for i in images]), scene).tolist()
     verdict = judge(final, scene)
     return RunScore(scores, verdict.in_role, verdict.colour_share, high_frequency_share(final))
