@@ -248,20 +248,3 @@ def test_mixing_features_of_two_models_is_one_clear_message(tiny_clip, tiny_open
         Run(g, RunOptions(device="cpu", seed=0, epochs=1), save=False).run()
     assert str(info.value).startswith("node 'target' (type target)")
     assert "select 'mix' needs every feature on one model" in str(info.value)
-
-
-def test_runs_that_share_a_model_cache_load_a_model_node_once(tiny_openclip, tiny_clip):
-    """Sweeps pass one cache to every job: a model node's model loads once for all of them."""
-    from clipig_nodes.engine import RunOptions, Trainer
-    from clipig_nodes.graph.compile import compile_graph
-
-    g = model_graph(**openclip_params(tiny_openclip))
-    g.set_param("pixels", "resolution", [32, 32])
-    cache: dict = {}
-    first, second = (Trainer(compile_graph(g), RunOptions(model=tiny_clip, device="cpu", seed=s),
-                             models=cache) for s in (0, 1))
-    assert first.models["model"] is second.models["model"] and len(cache) == 1
-    alone = Trainer(compile_graph(g), RunOptions(model=tiny_clip, device="cpu", seed=0))
-    assert alone.models["model"] is not first.models["model"]
-    first.step()
-    second.step()

@@ -67,7 +67,7 @@ class RunResult:
 class Run:
     def __init__(self, graph: Graph, options: RunOptions | None = None, *,
                  output: str | None = None, source: str | Path | None = None, save: bool = True,
-                 stats_interval: float = 4.0, image_every: int = 0, clip=None, models=None,
+                 stats_interval: float = 4.0, image_every: int = 0, clip=None,
                  previews: bool = False):
         self.graph = graph.copy()
         if output:
@@ -76,7 +76,7 @@ class Run:
         if self.options.base_dir is None and source is not None:
             self.options.base_dir = Path(source).parent
         self.program = compile_graph(self.graph)
-        self.trainer = Trainer(self.program, self.options, clip, models)
+        self.trainer = Trainer(self.program, self.options, clip)
         train_id = self.program.train.id
         if self.graph.nodes[train_id].params.get("seed") is None:
             # the graph in the outputs repeats this run exactly

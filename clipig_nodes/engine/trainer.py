@@ -58,10 +58,7 @@ class StepInfo:
 
 
 class Trainer:
-    def __init__(self, program, options: RunOptions | None = None, clip: ClipModel | None = None,
-                 models: dict | None = None):
-        """clip: the implicit model, already loaded; models: a cache of model nodes' loaded
-        models (by type and params), shared by the runs that pass the same dict."""
+    def __init__(self, program, options: RunOptions | None = None, clip: ClipModel | None = None):
         self.options = options = options or RunOptions()
         if options.precision not in ("fp32", "bf16"):
             raise EngineError(f"unknown precision '{options.precision}': use fp32 or bf16")
@@ -82,8 +79,7 @@ class Trainer:
         self.seed = int.from_bytes(os.urandom(6), "little") if seed is None else int(seed)
         if not 0 <= self.seed <= 2**63 - 1:         # torch's generators take 64-bit seeds
             raise EngineError(f"seed {seed} is out of range: use 0 to 2**63 - 1")
-        # model node params -> loaded model (kept over updates, shared with other runs)
-        self._models: dict = {} if models is None else models
+        self._models: dict = {}          # model node params -> loaded model (kept over updates)
         self.clip = clip or load_clip(options.model or train["model"], self.device)
         if options.compile:
             self.clip.visual = torch.compile(self.clip.model.visual)

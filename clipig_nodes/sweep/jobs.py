@@ -51,7 +51,6 @@ class JobTrainer:
     def __init__(self, options: JobOptions):
         self.options = options
         self._clips: dict[tuple, object] = {}
-        self._models: dict = {}        # model nodes' models, loaded once for every job
         self.fitted: int | None = None      # the largest batch that fitted in device memory
 
     def _options(self):
@@ -66,8 +65,7 @@ class JobTrainer:
 
         model_key = (self.options.model or _train_param(graph, "model"),
                      self.options.device or _train_param(graph, "device"))
-        run = Run(graph, self._options(), save=False, clip=self._clips.get(model_key),
-                  models=self._models)
+        run = Run(graph, self._options(), save=False, clip=self._clips.get(model_key))
         self._clips[model_key] = run.trainer.clip
         return run
 
