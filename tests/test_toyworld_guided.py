@@ -57,3 +57,13 @@ def test_each_source_and_cutouts_paint_the_asked_colours(toy_clip, one_thread, n
     # each prompt's colours cover at least twice the area they get under the other prompt
     assert share(asked, RED_SQUARE) > 2 * share(asked_other, RED_SQUARE), (asked, asked_other)
     assert share(asked_other, other) > 2 * share(asked, other), (asked, asked_other)
+
+
+def test_run_one_scores_every_snapshot_and_the_final_image(toy_clip, one_thread):
+    from clipig_nodes.toyworld.guide import Judge
+    score = quality.run_one(quality.SETTINGS[0], RED_SQUARE, toy_clip, Judge(toy_clip),
+                            epochs=25, seed=0, resolution=32, every=10)
+    assert len(score.curve) == 3                  # after epochs 10, 20 and the final 25
+    assert all(0 <= v <= 1 for v in score.curve)
+    assert score.curve[-1] > 1 / 168              # better than chance among the captions
+    assert 0 <= score.hf <= 1

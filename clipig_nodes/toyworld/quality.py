@@ -77,7 +77,7 @@ SETTINGS = (
 
 @dataclass
 class RunScore:
-    curve: list[float]          # held-out score at epochs 0, every, 2*every, ..., final
+    curve: list[float]          # held-out score after `every`, 2 `every`, ... epochs and at the end
     in_role: bool
     colour_share: float
     hf: float
@@ -110,10 +110,11 @@ def run_one(setting, scene, model, judge_model: Judge, epochs, seed, resolution,
 
     run = Run(setting.graph(scene, model, epochs, seed, resolution),
               RunOptions(device="cpu"), save=False, image_every=every)
-    images = [event.image for event in run.events() if event.image is not None]
+    # by epoch: the last epoch's image may come twice (its epoch event and the done event)
+    images = {event.epoch: event.image for event in run.events() if event.image is not None}
     final = run.trainer.image().detach().cpu()
-    if len(images) * every < epochs + 1:          # the final image is always scored
-        images.append(final)
+    images[epochs] = final                        # the final image is always scored
+    images = [images[epoch] for epoch in sorted(images)]
     scores = judge_model.score(torch.cat([i.float() for i in images]), scene).tolist()
     verdict = judge(final, scene)
     return RunScore(scores, verdict.in_role, verdict.colour_share, high_frequency_share(final))
@@ -144,10 +145,11 @@ def benchmark(settings=SETTINGS, prompts=PROMPTS, seeds=(0, 1, 2), epochs=100, e
         torch.set_num_threads(threads)
 
 
-def epochs_to_reach(curve, goal, every) -> int | None:
+def epochs_to_reach(curve, goal, every, epochs) -> int | None:
+    """Epochs until the curve (scores after every, 2 every, ..., the end) reaches goal."""
     for k, value in enumerate(curve):
         if value >= goal:
-            return k * every
+            return min((k + 1) * every, epochs)
     return None
 
 
@@ -160,7 +162,7 @@ def report(results: list[SettingResult], epochs: int, every: int) -> str:
         score = statistics.median(result.final_score(s) for s in seeds)
         reach = "-"
         if baseline is not None:
-            reached = [epochs_to_reach(result.mean_curve(s), baseline.final_score(s), every)
+            reached = [epochs_to_reach(result.mean_curve(s), baseline.final_score(s), every, epochs)
                        for s in seeds]
             big = epochs + 1                       # 'never' sorts after every epoch count
             median = statistics.median_low([r if r is not None else big for r in reached])
