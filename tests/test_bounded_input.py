@@ -158,3 +158,15 @@ def test_huge_files_are_refused_by_size(tmp_path):
         f.write(b"epochs: 10\n# " + b"x" * (64 * 2 ** 20) + b"\n")
     out = cli("validate", path)
     assert out.returncode == 1 and "too large" in out.stderr, out.stderr
+
+
+def test_a_path_too_long_for_the_file_system_is_a_missing_file(tmp_path):
+    # found by tests/test_fuzz.py: Path.is_file() raises ENAMETOOLONG instead of saying no
+    import yaml
+    data = yaml.safe_load((ROOT / "graphs" / "strawberries.graph.yaml").read_text())
+    data["nodes"]["pixels"].setdefault("params", {})["init_image"] = "x" * 5000
+    path = tmp_path / "long.graph.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = cli("validate", path)
+    assert out.returncode == 1 and "file not found" in out.stderr, out.stderr
+    assert "internal error" not in out.stderr and len(out.stderr) < 1000

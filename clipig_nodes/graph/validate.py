@@ -134,8 +134,17 @@ def _check_paths(result: Analysis, node, node_type, values, base_dir) -> None:
         path = Path(value).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
-        if not path.is_file():
-            result.add(f"file not found: {path}", node.id, param.name)
+        try:
+            found = path.is_file()
+        except OSError:      # e.g. a name too long for the file system: not a file either
+            found = False
+        if not found:
+            result.add(f"file not found: {_short_path(path)}", node.id, param.name)
+
+
+def _short_path(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 300 else f"{text[:150]}...{text[-100:]} ({len(text)} characters)"
 
 
 # --- expressions over the whole run -----------------------------------------------------------
