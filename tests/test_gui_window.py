@@ -161,9 +161,14 @@ def test_update_applies_edits_to_the_running_training(app):
 
 
 def test_save_image_embeds_the_graph_and_never_overwrites(app, tmp_path):
+    # a graph's own output may not send the image elsewhere (as `run` without -o): it asks
     app.execute(C.SetParam("train", "output", f"{tmp_path}/"))
-    first = app.save_image()
-    second = app.save_image()
+    assert app.save_image() is None and app.dialogs.file_dialog is not None
+    assert "use -o" in app.status_text or "inside" in app.status_text
+    app.dialogs.cancel_file()
+    app.pump(2)
+    first = app.save_image(tmp_path / "shot.png")
+    second = app.save_image(tmp_path / "shot.png")
     assert first and second and first != second
     assert first.parent == tmp_path and first.stat().st_size > 0 and second.stat().st_size > 0
     assert read_png_graph(first).nodes["train"].params["seed"] == \

@@ -142,19 +142,28 @@ class RunControl:
         train = next((n for n in self.history.graph if n.type == "train"), None)
         output = train.params.get("output") if train is not None else None
         source = self.document.path or self.document.origin
+        ask = None
         if chosen is not None:
             wanted = Path(chosen).with_suffix(".png")
-        elif source is None and not (isinstance(output, str) and Path(output).is_absolute()):
+        elif source is None:
+            ask = "where should the image go? (the graph has no file yet)"
+        else:
+            # a graph's own output may only name a place beside it (as `run` without -o)
+            try:
+                wanted = output_path(output if isinstance(output, str) else None, source,
+                                     from_graph=True)
+            except ValueError as exc:
+                ask = f"{exc}: choose where the image goes"
+            else:
+                if self.document.path is not None:
+                    wanted = self.document.path.parent / wanted
+        if ask is not None:
             self.dialogs.choose_file("Save image (PNG with the graph inside)",
                                      lambda paths: self.save_image(paths[0]), save=True,
                                      extensions=[(".png", "PNG image")],
                                      default_path=Path.cwd() / "clipig-nodes.png")
-            self.status("where should the image go? (the graph has no file yet)")
+            self.status(ask, error=chosen is None and source is not None)
             return None
-        else:
-            wanted = output_path(output if isinstance(output, str) else None, source)
-            if not wanted.is_absolute() and self.document.path is not None:
-                wanted = self.document.path.parent / wanted
         try:
             wanted.parent.mkdir(parents=True, exist_ok=True)
             path = reserve_path(wanted)
