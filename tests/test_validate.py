@@ -114,5 +114,7 @@ def test_missing_files_when_asked(registry, tmp_path):
     assert str(tmp_path / "start.png") in problems[0].message
     (tmp_path / "start.png").write_bytes(b"x")
     assert validate(g, registry, check_files=True, base_dir=tmp_path) == []
+    # a web address would pass validation and then fail the run: say so before
     g.set_param("pixels", "init_image", "https://example.com/a.png")
-    assert validate(g, registry, check_files=True, base_dir=tmp_path) == []
+    (problem,) = validate(g, registry, check_files=True, base_dir=tmp_path)
+    assert problem.param == "init_image" and "web address: download the file" in problem.message

@@ -129,7 +129,11 @@ def _check_schedule(result: Analysis, node_id: str, values: dict) -> None:
 def _check_paths(result: Analysis, node, node_type, values, base_dir) -> None:
     for param in node_type.param_list:
         value = values.get(param.name)
-        if param.kind != "path" or not isinstance(value, str) or not value or _URL.match(value):
+        if param.kind != "path" or not isinstance(value, str) or not value:
+            continue
+        if _URL.match(value):       # the engine reads files only (and may have no network)
+            result.add(f"{_short_path(Path(value))} is a web address: download the file and "
+                       "give its path", node.id, param.name)
             continue
         path = Path(value).expanduser()
         if not path.is_absolute() and base_dir is not None:
