@@ -241,6 +241,9 @@ def run_forked(argv: list[str], cwd: Path) -> tuple[int, str, int]:
             resource.setrlimit(resource.RLIMIT_AS, (vm + 4 * 1024 ** 3, resource.RLIM_INFINITY))
             signal.signal(signal.SIGINT, signal.default_int_handler)
             os.chdir(cwd)
+            # the run's own memory check refuses what would pass the goal's 2 GB (torch and
+            # the tiny CLIP take about half a GB before a run allocates anything)
+            os.environ["CLIPIG_NODES_MEMORY"] = "1400M"
             import torch
             torch.set_num_threads(1)
             from clipig_nodes.cli import main
