@@ -35,3 +35,33 @@ def toy_clip():
     and cached under ~/.cache/clipig-nodes/toyworld (CLIPIG_NODES_CACHE moves it)."""
     from clipig_nodes.toyworld.train import cached_model
     return str(cached_model(0))
+
+
+# --- leaving the test process ----------------------------------------------------------------
+# The process holds native libraries that do not all survive the interpreter's teardown
+# together (Dear PyGui's context on Mesa's OpenGL, torch, Ray): one full run ended with a
+# SIGSEGV after its last test had passed, which would turn a green run red. Once pytest has
+# reported, what the tests started is stopped here and the process leaves with pytest's own
+# exit status, without running native destructors.
+
+def pytest_sessionfinish(session, exitstatus):
+    session.config._clipig_exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    import os
+    import sys
+
+    status = getattr(config, "_clipig_exit_status", None)
+    if status is None:
+        return
+    gui = sys.modules.get("tests.test_gui_support")
+    if gui is not None:
+        gui._stop_xvfb()
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
