@@ -10,6 +10,7 @@ the duplicate keys it saw; it raises YamlError, never a PyYAML exception.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from pathlib import Path
@@ -88,9 +89,13 @@ class _Loader(yaml.SafeLoader):
         try:
             return super().construct_yaml_int(node)
         except ValueError:
-            return self.construct_scalar(node)
+            text = self.construct_scalar(node)
+            if _LONG_INT.match(text):
+                return text
+            raise                   # `!!int abc` stays an error, reported as one
 
 
+_LONG_INT = re.compile(r"^[-+]?[0-9][0-9_]*$")
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_yaml_map)
 _Loader.add_constructor("tag:yaml.org,2002:seq", _Loader.construct_yaml_seq)

@@ -210,41 +210,38 @@ def _upsample(x, size):
 
 
 def _pyramid_render(state):
-    levels = sorted(state, key=lambda k: int(k.removeprefix("level")))
-    full = state[levels[0]]
-    size = (full.shape[-1], full.shape[-2])
-    image = full
-    for name in levels[1:]:
-        image = image + _upsample(state[name], size)
+    """Coarsest level first: upsample (bilinear) to the next level's size and add that level,
+    down to the finest (a Laplacian pyramid; each upsampling only doubles the size)."""
+    image = None
+    for i in range(len(state) - 1, -1, -1):
+        level = state[f"level{i}"]
+        image = level if image is None else _upsample(image, (level.shape[-1],
+                                                             level.shape[-2])) + level
     return image
 
 
 def _pyramid_decompose(image, levels):
-    """A state whose render is exactly `image` [1,3,H,W]: each coarse level holds what its
-    scale adds to the coarser ones (area-downsampled), the finest level the rest."""
+    """The Laplacian pyramid of `image` [1,3,H,W]: the coarsest level is the image
+    area-downsampled, each finer level what its scale adds to the upsampled coarser one;
+    rendering it gives the image back exactly."""
     import torch.nn.functional as F
     image = image.float()
     size = (image.shape[-1], image.shape[-2])
     sizes = _level_sizes(size, levels)
     scaled = [F.interpolate(image, size=(h, w), mode="area") if (w, h) != size else image
               for w, h in sizes]
-    state = {}
-    coarser = None
-    for i in range(levels - 1, 0, -1):
-        level = scaled[i] if coarser is None else scaled[i] - _upsample(coarser, sizes[i])
-        state[f"level{i}"] = level.contiguous()
-        coarser = scaled[i]
-    finest = image
-    for level in state.values():
-        finest = finest - _upsample(level, size)
-    state["level0"] = finest.contiguous()
+    state = {f"level{levels - 1}": scaled[-1].contiguous()}
+    for i in range(levels - 2, -1, -1):
+        state[f"level{i}"] = (scaled[i] - _upsample(scaled[i + 1], sizes[i])).contiguous()
     return state
 
 
 class PyramidPixels(Source):
     """The image as a sum of upsampled images at 1/1, 1/2, 1/4, ... of the resolution.
 
-    Each level is trained with its own learning-rate factor (level i, at 1/2^i of the
+    A Laplacian pyramid: rendering starts at the coarsest level, upsamples it (bilinear)
+    to the next level's size and adds that level, down to the full resolution. Each level
+    is trained with its own learning-rate factor (level i, at 1/2^i of the
     resolution, learns at level_learnrate^i): coarse levels move large areas at once,
     which favours composition over pixel noise early in a run.
     """

@@ -20,6 +20,11 @@ class Resize(Transform):
     params = (Vector("size", 2, None, "New size [width, height].", **SIZE),)
 
     @staticmethod
+    def output_size(value, width, height):
+        """(width, height) of the result, for the memory estimate; value(name) is a param."""
+        return _sized(value("size"))
+
+    @staticmethod
     def apply(x, p):
         from clipig_nodes.engine import imaging
 
@@ -38,6 +43,10 @@ class CenterCrop(Transform):
     legacy_value = "size"
     changes_resolution = True
     params = (Vector("size", 2, None, "Crop size [width, height].", **SIZE),)
+
+    @staticmethod
+    def output_size(value, width, height):
+        return _sized(value("size"))
 
     @staticmethod
     def apply(x, p):
@@ -63,6 +72,10 @@ class RandomCrop(Transform):
     changes_resolution = True
     random = True
     params = (Vector("size", 2, None, "Crop size [width, height].", **SIZE),)
+
+    @staticmethod
+    def output_size(value, width, height):
+        return _sized(value("size"))
 
     @staticmethod
     def apply(x, p):
@@ -107,6 +120,11 @@ class Crop(Transform):
         return []
 
     @staticmethod
+    def output_size(value, width, height):
+        rect = value("rect")
+        return (_fraction_or_pixels(rect[2], width), _fraction_or_pixels(rect[3], height))
+
+    @staticmethod
     def apply(x, p):
         from clipig_nodes.engine import imaging
         from clipig_nodes.engine.errors import NodeInputError
@@ -134,6 +152,11 @@ class Repeat(Transform):
                      required=True, minimum=1, maximum=MAX_REPEAT),)
 
     @staticmethod
+    def output_size(value, width, height):
+        cx, cy = _sized(value("count"))
+        return width * cx, height * cy
+
+    @staticmethod
     def apply(x, p):
         from clipig_nodes.engine import imaging
 
@@ -159,6 +182,11 @@ class Pad(Transform):
     )
 
     @staticmethod
+    def output_size(value, width, height):
+        sx, sy = (max(int(v), 0) for v in value("size"))
+        return width + 2 * sx, height + 2 * sy
+
+    @staticmethod
     def apply(x, p):
         from clipig_nodes.engine import imaging
 
@@ -174,6 +202,16 @@ def _size(p, name):
 
     w, h = imaging.host_value(p, name)
     return max(int(w), 1), max(int(h), 1)
+
+
+def _sized(pair):
+    """A [width, height] value as two ints of at least 1 (no torch: for output_size)."""
+    return tuple(max(int(v), 1) for v in pair)
+
+
+def _fraction_or_pixels(value, size):
+    """CLIPig's crop rule (as engine.imaging.fraction_or_pixels, without torch)."""
+    return int(value * size) if value < 1 else int(value)
 
 
 def _center_start(size, crop):

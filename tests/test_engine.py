@@ -260,3 +260,13 @@ def test_out_of_memory_is_one_clear_error(tiny_clip, monkeypatch):
     monkeypatch.setattr(trainer, "_step", exhausted)
     with pytest.raises(EngineError, match="out of CPU memory at epoch 0: lower batch_size"):
         trainer.step()
+
+
+def test_the_python_api_checks_expressions_over_its_own_epochs(tiny_clip):
+    """run_graph(epochs=N) validates the expressions over N epochs, as run --epochs does."""
+    from clipig_nodes.problems import ProblemsError
+    g = small(epochs=5)
+    g.set_param("pixels", "resolution", ["16 * 2**epoch", 32])      # 256 at epoch 4: fine
+    assert run_graph(g, model=tiny_clip, device="cpu", epochs=2, seed=0).epochs == 2
+    with pytest.raises(ProblemsError, match="16384"):
+        Run(g, RunOptions(model=tiny_clip, device="cpu", epochs=20), save=False)

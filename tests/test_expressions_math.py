@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from clipig_nodes.expressions import ExpressionError, compile_expression
-from clipig_nodes.expressions.table import CONSTANTS, FUNCTIONS, PAIR_NAMES, TIME_STEP_NAMES, VARIABLES
+from clipig_nodes.expressions.table import (CONSTANTS, FUNCTIONS, PAIR_NAMES, TIME_STEP_NAMES,
+                                            VARIABLES)
 from clipig_nodes.expressions.tensor import evaluate_batch, tensor_version
 from tests.test_tensor_expr import GROUPS, assert_matches_python, params
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import io
 import os
+import re
 import resource
 import signal
 import struct
@@ -68,7 +69,8 @@ LEAVES = NUMBERS + EXPRESSIONS + TEXTS + LISTS + [None, {}, {"a": 1}]
 
 
 def leaf():
-    return st.sampled_from(LEAVES)
+    # a copy: later mutations change lists in place, and the pool must stay as it is
+    return st.sampled_from(LEAVES).map(copy.deepcopy)
 
 
 # --- mutations on a parsed document ------------------------------------------------------------
@@ -143,10 +145,30 @@ def _legacy_bases():
 
 
 @st.composite
+def mutated_params(draw, base):
+    """A graph with one or two of its nodes' declared params changed: many stay valid, so
+    they also run."""
+    from clipig_nodes.registry import default_registry
+    registry = default_registry()
+    data = copy.deepcopy(base)
+    nodes = [n for n in (data.get("nodes") or {}).values() if isinstance(n, dict)]
+    for _ in range(draw(st.integers(1, 2))):
+        node = draw(st.sampled_from(nodes))
+        node_type = registry.get(node.get("type"))
+        names = sorted(p.name for p in node_type.param_list) if node_type else ["x"]
+        node.setdefault("params", {})[draw(st.sampled_from(names))] = draw(leaf())
+    return data
+
+
+@st.composite
 def fuzz_input(draw):
     """(kind, file name, bytes)."""
-    kind = draw(st.sampled_from(["graph", "graph", "legacy", "legacy", "png", "text"]))
-    if kind in ("graph", "png"):
+    kind = draw(st.sampled_from(["params", "params", "graph", "legacy", "legacy", "png",
+                                 "text"]))
+    if kind == "params":
+        kind = "graph"
+        text = _dump(draw(mutated_params(draw(st.sampled_from(_GRAPH_BASES)))))
+    elif kind in ("graph", "png"):
         base = draw(st.sampled_from(_GRAPH_BASES))
         text = _dump(draw(mutated_document(base)))
     elif kind == "legacy":
@@ -289,6 +311,16 @@ class Tally:
         self.inputs = self.runs = self.valid = 0
         self.peak = 0
         self.seconds = 0.0
+        self.failures: dict[str, tuple[int, str]] = {}     # kind of failure -> (count, first)
+
+    def fail(self, message: str) -> None:
+        # one entry per kind (the error line without numbers and paths), with a reproducer
+        lines = [line for line in message.splitlines() if "error" in line.lower()]
+        key = re.sub(r"[0-9]+|/\S+", "#", (lines[-1] if lines else message.splitlines()[0]))[:160]
+        count, first = self.failures.get(key, (0, message))
+        self.failures[key] = (count + 1, first)
+        if count == 0:       # a long run shows each new kind as it is found
+            print(f"fuzz failure: {key}\n{message}\n", file=sys.stderr, flush=True)
 
 
 TALLY = Tally()
@@ -333,6 +365,10 @@ def check_one(kind: str, name: str, data: bytes, tiny_clip: str, base: Path,
     problems = check_outputs(out if not without_o else work)
     assert not problems, f"{problems} after {kind} input:\n{data[:3000]!r}"
     TALLY.seconds += time.monotonic() - started
+    if TALLY.inputs % 250 == 0:        # progress of a long run
+        print(f"fuzz progress: {TALLY.inputs} inputs, {TALLY.valid} run, "
+              f"{sum(c for c, _ in TALLY.failures.values())} failed, peak "
+              f"{TALLY.peak / 2**20:.0f} MB", file=sys.stderr, flush=True)
 
 
 def test_fuzz_commands_on_mutated_files(tiny_clip, tmp_path_factory, request):
@@ -344,9 +380,35 @@ def test_fuzz_commands_on_mutated_files(tiny_clip, tmp_path_factory, request):
     @given(fuzz_input(), st.booleans())
     def fuzz(item, without_o):
         kind, name, data = item
-        check_one(kind, name, data, tiny_clip, base, without_o)
+        try:
+            check_one(kind, name, data, tiny_clip, base, without_o)
+        except AssertionError as exc:      # collected: one run shows every kind of failure
+            TALLY.fail(str(exc))
 
+    warm_up(tiny_clip, base)
     fuzz()
-    print(f"\nfuzz: {TALLY.inputs} inputs, {TALLY.valid} valid and run, peak RSS "
-          f"{TALLY.peak / 2**20:.0f} MB, {TALLY.seconds:.0f} s", file=sys.stderr)
+    failed = sum(count for count, _ in TALLY.failures.values())
+    print(f"\nfuzz: {TALLY.inputs} inputs, {TALLY.valid} valid and run, {failed} failed "
+          f"({len(TALLY.failures)} kinds), peak RSS {TALLY.peak / 2**20:.0f} MB, "
+          f"{TALLY.seconds:.0f} s", file=sys.stderr)
+    report = "\n\n".join(f"[{count}x] {key}\n{first}"
+                          for key, (count, first) in TALLY.failures.items())
+    assert not TALLY.failures, report
     assert TALLY.inputs >= min(examples, 10)
+
+
+def warm_up(tiny_clip: str, base: Path) -> None:
+    """Load in this process what every command loads (modules, the node registry), so each
+    forked child starts warm: the children then cost what the command costs."""
+    from clipig_nodes.cli import main
+    folder = Path(tempfile.mkdtemp(dir=base))
+    template = str(ROOT / "graphs" / "strawberries.graph.yaml")
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = io.StringIO()
+    try:
+        main(["validate", template])
+        main(["run", template, "-o", f"{folder}/", "--model", tiny_clip, "--device", "cpu",
+              "--epochs", "1", "-v", "0"])
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+        signal.signal(signal.SIGINT, signal.default_int_handler)

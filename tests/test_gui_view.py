@@ -210,11 +210,15 @@ def test_preview_request_and_answer(straw, monkeypatch):
     sent = []
     monkeypatch.setattr(straw.runner, "state", "running")
     monkeypatch.setattr(straw.runner, "_send", lambda *command: sent.append(command))
-    assert straw.request_preview("random_rotate", "image")
-    assert sent == [("preview", "random_rotate", "image")]
+    straw.preview_window.key = None
+    assert straw.request_preview("random_shift", "image")
+    assert straw.request_preview("random_rotate", "image")       # one at a time
+    assert sent == [("preview", "random_shift", "image"), ("unpreview", "random_shift", "image"),
+                    ("preview", "random_rotate", "image")]
     assert straw.preview_window.shown
     image = np.zeros((40, 60, 3), np.uint8)
     image[:, :30] = 255
+    straw._run_message(RunMessage("preview", image=image[:, :10], message="other.image"))
     straw._run_message(RunMessage("preview", image=image, message="random_rotate.image"))
     assert straw.preview_window.images_shown == 1
     texture = np.array(dpg.get_value(straw.preview_window.texture)).reshape(40, 60, 4)
@@ -332,3 +336,11 @@ def test_template_gallery_shows_pictures_descriptions_and_opens(app):
     fire(app.gallery.buttons["lighthouse in a storm"])
     assert not app.gallery.shown
     assert app.document.kind == "template" and "lighthouse" in str(app.document.origin)
+
+
+def test_paste_far_away_fits_the_graph_so_the_copies_are_seen(straw):
+    text = straw.copy(["random_shift"])
+    command = straw.paste(text, at=(2700.0, 1300.0))      # off screen, within reach of 25%
+    straw.pump(10)
+    assert command.new_ids[0] not in straw.editor.outside()
+    assert not straw.editor.outside()

@@ -43,7 +43,12 @@ def screenshot(app, path) -> np.ndarray:
 
 def test_template_drawn_nodes_and_links_in_the_frame_buffer(app, tmp_path):
     app.open_path(STRAWBERRIES, template=True)
-    app.pump(6)
+    app.pump(12)                 # opening fits the graph, then checks the fit over a few frames
+    app.editor.set_zoom(1.0)     # nodes with their fields (smaller zooms fold them)
+    (ox, oy), _ = app.editor.editor_rect()
+    corner = app.editor.model_to_screen((0, 0))          # the graph's top-left corner in view
+    app.editor.shift_view(ox + 30 - corner[0], oy + 30 - corner[1])
+    app.pump(4)
     with_links = screenshot(app, tmp_path / "links.png")
     height, width = with_links.shape[:2]
     assert (width, height) == (dpg.get_viewport_client_width(), dpg.get_viewport_client_height())

@@ -8,7 +8,8 @@ import pytest
 
 from clipig_nodes.graph.commands import History
 from clipig_nodes.graph.fileformat import load_graph
-from clipig_nodes.gui.inputs_panel import InputsPanel, TemplateForm, expose, suggest_name
+from clipig_nodes.gui.inputs_panel import (InputsPanel, TemplateForm, expose, fill_expose_menu,
+                                           suggest_name)
 
 from .graph_builders import minimal
 from .test_sweep import ROOT
@@ -21,12 +22,16 @@ def context():
     dpg.destroy_context()
 
 
+def _expose(history, registry, node_id, param):
+    return expose(history.graph, history.execute, registry, node_id, param)
+
+
 def test_expose_names_and_undo(registry):
     history = History(minimal())
-    assert expose(history, registry, "text_feature", "text") == "prompt"
-    assert expose(history, registry, "text_feature", "text") is None          # already one
-    assert expose(history, registry, "train", "seed") == "seed"
-    assert expose(history, registry, "train", "no_such_param") is None
+    assert _expose(history, registry, "text_feature", "text") == "prompt"
+    assert _expose(history, registry, "text_feature", "text") is None          # already one
+    assert _expose(history, registry, "train", "seed") == "seed"
+    assert _expose(history, registry, "train", "no_such_param") is None
     g = history.graph
     assert g.inputs["prompt"].description          # the param's doc to start with
     g.add_node("text_feature", "text_2")
@@ -37,8 +42,8 @@ def test_expose_names_and_undo(registry):
 
 def test_panel_lists_renames_and_removes(context, registry):
     history = History(minimal())
-    expose(history, registry, "text_feature", "text")
-    expose(history, registry, "pixels", "resolution")
+    _expose(history, registry, "text_feature", "text")
+    _expose(history, registry, "pixels", "resolution")
     with dpg.window():
         parent = dpg.add_group()
     panel = InputsPanel(history.execute, registry)
@@ -72,3 +77,17 @@ def test_template_form_checks_values_and_fills_them_in(context, registry):
     assert graph.nodes[size.node].params[size.param] == [64, 48]
     assert graph.nodes["train"].params.get("seed") is None
     assert template.nodes[prompt.node].params[prompt.param] != "a lighthouse at dawn"
+
+
+def test_expose_menu_lists_the_params_not_yet_inputs(context, registry):
+    history = History(minimal())
+    _expose(history, registry, "train", "seed")
+    picked = []
+    with dpg.window():
+        menu = dpg.add_menu(label="Expose as input")
+    fill_expose_menu(menu, history.graph, registry, "train", picked.append)
+    labels = [dpg.get_item_label(i) for i in dpg.get_item_children(menu, 1)]
+    assert "epochs" in labels and "seed" not in labels
+    item = dpg.get_item_children(menu, 1)[labels.index("epochs")]
+    dpg.get_item_callback(item)(item, None, dpg.get_item_user_data(item))
+    assert picked == ["epochs"]

@@ -201,19 +201,10 @@ def test_missing_open_clip_package_is_a_clear_message(monkeypatch):
     assert "pip install 'clipig-nodes[openclip]'" in message
 
 
-def test_ensemble_with_different_embedding_sizes_names_the_node(tiny_openclip, tiny_clip):
-    from clipig_nodes.engine.clipmodel import check_ensemble
-    openai_model = load({"name": tiny_clip})
-    openclip_model = load(openclip_params(tiny_openclip))
-    check_ensemble({"a": openai_model, "b": openai_model})      # agreeing models pass
-    with pytest.raises(EngineError, match=r"^other_model: the model openclip:tiny-openclip:.* "
-                                          r"makes 24-dimensional embeddings, but first_model"):
-        check_ensemble({"first_model": openai_model, "other_model": openclip_model})
-
-
 def test_two_model_ensemble_trains_each_feature_on_its_model(tiny_clip, tiny_openclip):
     """An OpenAI and an OpenCLIP model in one graph: each feature is encoded by its own
-    model (embedding sizes 32 and 24) and the run trains."""
+    model and scored on its own model's view embeddings, so models with different embedding
+    sizes (32 and 24) train together."""
     from clipig_nodes.engine import Run, RunOptions
     config, checkpoint = tiny_openclip
     g = minimal("a red square")
@@ -239,3 +230,21 @@ def test_legacy_export_names_the_model_node():
     assert [(p.node, p.message) for p in result.problems] == [
         ("model", "legacy YAML has one CLIP model (train.model); this model node is not "
                   "exported, its features use train.model")]
+
+
+def test_mixing_features_of_two_models_is_one_clear_message(tiny_clip, tiny_openclip):
+    """select: mix averages feature embeddings, which only one model's can be."""
+    from clipig_nodes.engine import Run, RunOptions
+    config, checkpoint = tiny_openclip
+    g = minimal("a red square")
+    g.set_param("train", "model", tiny_clip)
+    g.set_param("target", "select", "mix")
+    g.add_node("clip_model", "openclip", params={"library": "openclip", "name": str(config),
+                                                 "pretrained": str(checkpoint)})
+    g.add_node("text_feature", "second", params={"text": "a blue circle"})
+    g.connect("openclip", "model", "second", "model")
+    g.connect("second", "feature", "target", "features")
+    with pytest.raises(EngineError) as info:
+        Run(g, RunOptions(device="cpu", seed=0, epochs=1), save=False).run()
+    assert str(info.value).startswith("node 'target' (type target)")
+    assert "select 'mix' needs every feature on one model" in str(info.value)

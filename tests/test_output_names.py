@@ -126,3 +126,18 @@ def test_convert_of_a_graph_with_a_cycle_writes_nothing(tmp_path):
         out = cli("convert", src, tmp_path / out_name, cwd=tmp_path)
         assert out.returncode == 1 and "cycle" in out.stderr, out.stderr
         assert not (tmp_path / out_name).exists()
+
+
+def test_minus_o_runs_a_legacy_config_whose_output_is_refused(tiny_clip, tmp_path):
+    config = tmp_path / "abs.yaml"
+    config.write_text(f"output: {tmp_path / 'elsewhere'}/\nepochs: 1\nresolution: 40 32\n"
+                      "targets:\n  - features: [{text: a cat}]\n")
+    out = cli("validate", config, cwd=tmp_path)
+    assert out.returncode == 1 and "-o" in out.stderr
+    out = cli("run", config, "-o", tmp_path / "out" / "x.png", "--model", tiny_clip,
+              "--device", "cpu", "-v", "0", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out" / "x.png").is_file() and not (tmp_path / "elsewhere").exists()
+    # convert writes no image: it keeps the value and warns
+    out = cli("convert", config, tmp_path / "abs.graph.yaml", cwd=tmp_path)
+    assert out.returncode == 0 and out.stderr.count("warning") == 1, out.stderr

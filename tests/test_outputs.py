@@ -188,3 +188,14 @@ def test_ctrl_c_saves_the_image_and_sidecar(tiny_clip, tmp_path):
     sidecar = tmp_path / "long-1.graph.yaml"
     assert sidecar.read_text().startswith("# clipig-nodes run: ")
     assert load_graph(sidecar) == read_png_graph(image)
+
+
+def test_sidecar_header_with_control_characters_stays_a_graph_file(tmp_path):
+    from clipig_nodes.engine.outputs import run_header, sidecar_text
+    g = small()
+    g.set_param("text_feature", "text", "a\x00b\x07c\u2028d\x85e")
+    header = run_header(1, 1, 0.5, 3, "cpu", "tiny\x01model", "target : 1 x a\x00b : count 1")
+    path = tmp_path / "x.graph.yaml"
+    path.write_text(sidecar_text(g, header))
+    assert load_graph(path) == g
+    assert "a\\x00b : count 1" in path.read_text()          # said, not dropped

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from clipig_nodes.expressions import (LEARNRATE, RESOLUTION, TARGET_FEATURE, TIME, ExpressionError,
                                       compile_expression)
 from clipig_nodes.expressions.intervals import Interval
-from clipig_nodes.expressions.ranges import RangeError, check_range, default_bounds, value_range
+from clipig_nodes.expressions.ranges import RangeError, check_range, value_range
 from clipig_nodes.graph.fileformat import save_graph
 from clipig_nodes.graph.validate import validate
 
@@ -64,10 +64,18 @@ def test_ranges(source, lo, hi):
     assert found.hi <= hi + 1e-9 * max(1, abs(hi))
 
 
-def test_unbounded_random_functions():
-    assert rng("gauss()") == Interval(-math.inf, math.inf)
-    assert rng("expovariate(2)").lo == 0 and rng("expovariate(2)").hi == math.inf
+def test_random_functions_draw_within_the_limits_of_their_generators():
+    # 1 - random() >= 2**-53: normal draws stay within 12.5 sigma, -log(u) within 36.74
+    assert rng("gauss()") == Interval(-12.5, 12.5)
+    assert rng("gauss(100, 2)") == Interval(75.0, 125.0)
     assert rng("gauss(5, 0)").is_point
+    assert rng("expovariate(2)") == Interval(0.0, 53 * math.log(2) / 2)
+    assert rng("gammavariate(2, 1)").hi == math.inf
+    assert "cannot compute paretovariate(0.001)" in fails("paretovariate(0.001 + 0 * t)")
+    assert "cannot compute lognormvariate" in fails("lognormvariate(0, 100)")
+    rand = random.Random(0)
+    for _ in range(20000):      # the limits hold for draws of the host's generator
+        assert abs(rand.gauss()) < 12.5 and abs(rand.normalvariate()) < 12.5
 
 
 @pytest.mark.parametrize("source, message", [
@@ -89,7 +97,7 @@ def test_unbounded_random_functions():
     ("factorial(t * 10)", "fractional number to `factorial`"),
     ("gamma(t * 3 - 1)", "cannot compute gamma(-1) (math domain error) at t = 0"),
     ("1/sim", "divides by zero at sim = 0"),
-    ("exp(gauss())", "result too large"),
+    ("exp(gauss() * 100)", "cannot compute exp(1250) (result too large)"),
 ])
 def test_failures_are_found(source, message):
     if message is None:         # 1/lr is fine: lr > 0 here
@@ -114,12 +122,14 @@ def test_check_range_against_a_param():
         check("randint(100000, 100000)", minimum=1, maximum=4096, whole=True)
     with pytest.raises(RangeError, match=r"can reach .* at epoch = 99, above the maximum 16384"):
         check("48 * 2**epoch", minimum=1, maximum=16384, whole=True)
-    with pytest.raises(RangeError, match=r"`48 - 100\*t` can reach -52 at t = 1, below the minimum 1"):
+    with pytest.raises(RangeError,
+                       match=r"`48 - 100\*t` can reach -52 at t = 1, below the minimum 1"):
         check("48 - 100*t", minimum=1, maximum=16384, whole=True)
     with pytest.raises(RangeError, match=r"above the maximum 16384"):
         check("randint(0, 10**100)", minimum=1, maximum=16384, whole=True)
     with pytest.raises(RangeError, match="a whole number param needs a bounded one"):
-        check("gauss()", whole=True)
+        check("gammavariate(2, 1)", whole=True)
+    check("gauss()", whole=True)
     with pytest.raises(RangeError, match="too large for a whole number param"):
         check("randint(0, 10**100)", whole=True)
     with pytest.raises(RangeError, match="NaN"):
@@ -128,7 +138,7 @@ def test_check_range_against_a_param():
     with pytest.raises(RangeError):
         check("0.5 + t", minimum=1, whole=True)
     check("1.5 + t", minimum=1, whole=True)
-    assert check("gauss()") == Interval(-math.inf, math.inf)      # a float without bounds
+    assert check("gammavariate(1, 1)").hi == math.inf        # a float without bounds
 
 
 # ---------------------------------------------------------------- soundness (property)
@@ -136,11 +146,21 @@ def test_check_range_against_a_param():
 _LEAVES = st.sampled_from(["t", "epoch", "width", "sim", "ti", "t2", "1", "2", "0.5", "3",
                            "-1", "res[0]", "lr", "0"])
 _UNARY = ["-({})", "abs({})", "sqrt({})", "log({})", "exp({})", "sin({})", "floor({})",
-          "int({})", "round({})", "tanh({})", "erf({})", "cbrt({})", "gamma({})", "isqrt({})"]
+          "int({})", "round({})", "tanh({})", "erf({})", "cbrt({})", "gamma({})", "isqrt({})",
+          "log1p({})", "expm1({})", "exp2({})", "lgamma({})", "factorial({})", "acos({})",
+          "asin({})", "tan({})", "cosh({})", "atanh({})", "ulp({})", "isnan({})", "not ({})",
+          "float({})", "bool({})", "ceil({})", "log2({})", "fabs({})", "perm({})",
+          "randrange({})", "expovariate({})", "paretovariate({})", "gauss({})", "random() * ({})"]
 _BINARY = ["({}) + ({})", "({}) - ({})", "({}) * ({})", "({}) / ({})", "({}) // ({})",
            "({}) % ({})", "({}) ** ({})", "min({}, {})", "max({}, {})", "pow({}, {})",
            "({}) if ({}) > 0.5 else 1", "uniform({}, {})", "randint({}, {})", "fmod({}, {})",
-           "hypot({}, {})", "comb({}, {})", "({}) < ({})", "ldexp({}, {})"]
+           "hypot({}, {})", "comb({}, {})", "({}) < ({})", "ldexp({}, {})", "remainder({}, {})",
+           "copysign({}, {})", "atan2({}, {})", "gcd({}, {})", "lcm({}, {})", "perm({}, {})",
+           "isclose({}, {})", "nextafter({}, {})", "round({}, {})", "log({}, {})",
+           "({}) and ({})", "({}) or ({})", "ts({}, {})", "gauss({}, {})", "triangular({}, {})",
+           "betavariate({}, {})", "gammavariate({}, {})", "weibullvariate({}, {})",
+           "lognormvariate({}, {})", "vonmisesvariate({}, {})", "randrange({}, {})",
+           "({}) if t > 0.3 else ({})", "({}) if epoch <= 10 else ({})"]
 
 
 def _expressions():
@@ -179,8 +199,10 @@ def test_what_validates_runs(source, seed):
             assert found.nan, (source, ctx)
             continue
         # float ends computed in another order may differ in the last bits
-        slack = 1e-9 * max(1.0, abs(value)) if isinstance(value, float) and math.isfinite(value) else 0
-        assert found.lo - slack <= value <= found.hi + slack, (source, ctx, value, found)
+        is_float = isinstance(value, float) and math.isfinite(value)
+        slack = 1e-9 * max(1.0, abs(value)) if is_float else 0
+        assert (found.lo <= value or value - found.lo >= -slack) and \
+            (value <= found.hi or value - found.hi <= slack), (source, ctx, value, found)
 
 
 # ------------------------------------------------------------------- validate and the CLI
@@ -287,3 +309,30 @@ def test_huge_numbers_are_refused_where_written(node, param, value, message, reg
 def test_long_but_valid_numbers_pass(registry):
     g = _graph_with("train", "learnrate", "12345678901234567890123")   # a float param: 1.2e22
     assert not [p for p in validate(g, registry) if p.is_error]
+
+
+def test_learnrate_bounds_cover_every_optimizer():
+    from clipig_nodes.engine.optimizers import OPTIMIZERS, base_rate
+    from clipig_nodes.graph.run_bounds import BASE_RATES
+    assert all(BASE_RATES.contains(base_rate(name)) for name in OPTIMIZERS)
+
+
+def test_round_digits_must_be_an_int():
+    rng("round(t, 2)")
+    rng("round(t, epoch % 3)")
+    rng("round(t, min(res) // 100)")
+    for source in ("round(t, t // 1)", "round(t, 2.0)", "round(t, epoch / 2)"):
+        assert "needs an int" in fails(source)
+
+
+def test_run_checks_the_range_with_its_own_epochs(tmp_path):
+    g = _graph_with("pixels", "resolution", ["48 * 2**(epoch // 100)", 48])
+    g.set_param("train", "epochs", 800)
+    path = tmp_path / "grow.graph.yaml"
+    save_graph(g, path)
+    out = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", str(path), "--epochs",
+                          "1000", "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert "above the maximum 16384" in out.stderr and "not run" in out.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

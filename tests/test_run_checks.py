@@ -44,7 +44,7 @@ def test_sizes_above_the_maximum_are_refused(node, param, value, maximum):
 def test_transform_sizes_are_bounded(tmp_path, type_name, params):
     result = cli("validate", write_graph(tmp_path, type_name, params))
     assert result.returncode == 1
-    assert f"node 't1' param '" in result.stderr + result.stdout
+    assert "node 't1' param '" in result.stderr + result.stdout
     assert "is out of range: must be <=" in result.stderr + result.stdout
 
 
@@ -76,8 +76,9 @@ def test_crop_that_the_image_cannot_give_names_the_node(tmp_path, tiny_clip, typ
     ("--seed", str(2**70)), ("--seed", "2**70"), ("--seed", "-1"), ("--seed", "9" * 5000),
     ("--epochs", "-1"), ("--epochs", str(10**12)),
 ])
-def test_seed_and_epochs_out_of_range_are_usage_errors(tmp_path, option, value):
-    result = cli("run", write_graph(tmp_path), option, value, "-o", f"{tmp_path}/out/")
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_seed_and_epochs_out_of_range_are_usage_errors(tmp_path, option, value, command):
+    result = cli(command, write_graph(tmp_path), option, value, "-o", f"{tmp_path}/out/")
     assert result.returncode == 2
     assert f"argument {option}: expected a whole number from 0 to " in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
@@ -101,3 +102,25 @@ def test_legacy_target_without_features_runs(tmp_path, tiny_clip):
                  "-v", "0")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "out" / "c.png").exists()
+
+
+def test_seed_out_of_range_from_python_is_an_engine_error(tiny_clip):
+    from clipig_nodes.engine import EngineError, RunOptions, Trainer
+    from clipig_nodes.graph.compile import compile_graph
+
+    from .graph_builders import minimal
+
+    with pytest.raises(EngineError, match=r"seed 1180591620717411303424 is out of range: use 0 to "
+                                          r"2\*\*63 - 1"):
+        Trainer(compile_graph(minimal()), RunOptions(seed=2**70, model=tiny_clip, device="cpu"))
+
+
+@pytest.mark.parametrize("args,option", [
+    (("bench", "--resolution", "100000"), "--resolution"), (("bench", "--batch", "0"), "--batch"),
+    (("bench", "--epochs", str(10**12)), "--epochs"),
+    (("gui", "--run-epochs", "-5"), "--run-epochs"),
+])
+def test_other_size_options_are_bounded(args, option):
+    result = cli(*args)
+    assert result.returncode == 2
+    assert f"argument {option}: expected a whole number from " in result.stderr

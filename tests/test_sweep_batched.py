@@ -65,7 +65,7 @@ def test_out_of_memory_halves_the_batch_and_changes_no_image(tiny_clip, monkeypa
         return real(self, views)
 
     monkeypatch.setattr(type(clip), "encode_views", limited)
-    train_batch(trainers)
+    assert train_batch(trainers) == 2                 # the largest batch that fitted
     assert tried[0] == 5 * views_per_job and max(served) == 2 * views_per_job
     assert sorted(set(tried) - set(served)) == [3 * views_per_job, 5 * views_per_job]    # 5 -> 2+3 -> 2+1+2
     for image, trainer in zip(alone, trainers):

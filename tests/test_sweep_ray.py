@@ -110,13 +110,13 @@ def _raylet_pid() -> int:
     return node.all_processes["raylet"][0].process.pid
 
 
-def test_cli_ray_local_workers_end_with_the_driver(tiny_clip, tmp_path):
+def test_cli_ray_local_batches_and_workers_end_with_the_driver(tiny_clip, tmp_path):
     graph_path = tmp_path / "t.graph.yaml"
     save_graph(small_graph(), graph_path)
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "main.py"), "sweep", str(graph_path), "-o", str(tmp_path / "out"),
          "--grid", "seed=1..3", "--model", tiny_clip, "--device", "cpu", "--epochs", "2",
-         "--ray", "local", "-v", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+         "--ray", "local", "--batch", "2", "-v", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     seen: set[int] = set()
     while process.poll() is None:
         seen |= job_processes(process.pid)
@@ -125,6 +125,9 @@ def test_cli_ray_local_workers_end_with_the_driver(tiny_clip, tmp_path):
     assert process.returncode == 0, err
     assert sorted(p.name for p in (tmp_path / "out").glob("seed-*")) == [f"seed-{i}.png" for i in (1, 2, 3)]
     assert seen, "no Ray worker was seen"
+    entries = json.loads((tmp_path / "out" / "index.json").read_text())["jobs"]
+    assert [e["status"] for e in entries] == ["done"] * 3
+    assert entries[0]["worker"] == entries[1]["worker"]          # one task trained 2 jobs
     time.sleep(2)
     assert not [pid for pid in seen if _alive(pid)]
 

@@ -7,11 +7,15 @@ import sys
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--resolution", type=int, default=512, help="image size (square)")
-    parser.add_argument("--batch", type=int, default=5, help="views per epoch")
+    from ..limits import MAX_BATCH, MAX_EPOCHS, MAX_SIDE
+    from .run_cmd import bounded_int
+    parser.add_argument("--resolution", type=bounded_int(1, MAX_SIDE), default=512,
+                        help="image size (square)")
+    parser.add_argument("--batch", type=bounded_int(1, MAX_BATCH), default=5,
+                        help="views per epoch")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--epochs", type=int, default=None,
+    parser.add_argument("--epochs", type=bounded_int(0, MAX_EPOCHS), default=None,
                         help="timed epochs after warm-up (default 10); --quality: epochs per run "
                              "(default 100)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the CLIP encoder")

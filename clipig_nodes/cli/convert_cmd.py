@@ -24,7 +24,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from ..documents import load_document
+    from .output_param import as_warning, is_output_problem, load_tolerating_output
     from ..graph.fileformat import SUFFIX, dumps_graph
     from ..graph.validate import validate
 
@@ -35,16 +35,16 @@ def run(args) -> int:
         if refused:
             print(f"{out}: {refused}", file=sys.stderr)
             return 1
-    loaded = load_document(args.inputs)
+    loaded = load_tolerating_output(args.inputs)      # convert writes no image
     label = " + ".join(args.inputs)
     if not loaded.ok:
         print_problems(loaded.problems, label)
         print(f"{label}: not converted", file=sys.stderr)
         return 1
     problems = list(loaded.problems)
-    seen = {(p.node, p.param, p.message) for p in problems}
-    problems += [p for p in validate(loaded.graph, check_files=False)
-                 if (p.node, p.param, p.message) not in seen]
+    seen = {p.message for p in problems}        # the importer may have said it already
+    problems += [as_warning(p) if is_output_problem(loaded.graph, p) else p
+                 for p in validate(loaded.graph, check_files=False) if p.message not in seen]
     if any(p.is_error for p in problems):      # e.g. a cycle: nothing is written
         print_problems(problems, label)
         print(f"{label}: not converted", file=sys.stderr)

@@ -19,7 +19,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N (overrides the Train node's)")
     parser.add_argument("--screenshot", metavar="OUT.png",
                         help="open FILE, render, save the window as OUT.png and exit")
-    parser.add_argument("--run-epochs", type=int, default=0, metavar="N",
+    from ..limits import MAX_EPOCHS
+    from .run_cmd import bounded_int
+    parser.add_argument("--run-epochs", type=bounded_int(0, MAX_EPOCHS), default=0, metavar="N",
                         help="with --screenshot: train N epochs first and show the running graph")
     parser.add_argument("--size", default="1600x960", metavar="WxH", help="window size")
     parser.add_argument("--zoom", type=float, metavar="Z",

@@ -59,8 +59,10 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from ..documents import load_document
+    from .output_param import is_output_problem, load_tolerating_output
 
-    loaded = load_document(args.files)
+    # with -o, the file's own output place is not used: a refused one does not stop the run
+    loaded = load_tolerating_output(args.files) if args.output else load_document(args.files)
     label = " + ".join(args.files)
     if not loaded.ok:
         print_problems(loaded.problems, label)
@@ -80,7 +82,7 @@ def run(args) -> int:
     problems = validate(loaded.graph, check_files=True, base_dir=Path(args.files[-1]).parent,
                         epochs=args.epochs)
     if args.output:       # -o decides where the image goes: the file's own place is not used
-        problems = [p for p in problems if not _is_train_output(loaded.graph, p)]
+        problems = [p for p in problems if not is_output_problem(loaded.graph, p)]
     if any(p.is_error for p in problems):
         print_problems(problems, label)
         print(f"{label}: not run", file=sys.stderr)
@@ -166,11 +168,6 @@ def _close_video(video) -> None:
             print(f"video: {path} ({video.frames} frames)", file=sys.stderr)
     except VideoError as exc:
         print(f"--video: {exc}", file=sys.stderr)
-
-
-def _is_train_output(graph, problem) -> bool:
-    node = graph.nodes.get(problem.node) if problem.node else None
-    return node is not None and node.type == "train" and problem.param == "output"
 
 
 class Interrupts:

@@ -29,8 +29,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--ray-gpus", type=float, help="GPUs per Ray task (default: 1 on CUDA, else 0)")
     parser.add_argument("--model", help="CLIP model name or checkpoint path")
     parser.add_argument("--device", help="auto, cpu, cuda or cuda:N")
-    parser.add_argument("--epochs", type=int, help="epochs of every job")
-    parser.add_argument("--seed", type=int, default=0,
+    from ..limits import MAX_EPOCHS
+    from .run_cmd import MAX_SEED, bounded_int
+    parser.add_argument("--epochs", type=bounded_int(0, MAX_EPOCHS), help="epochs of every job")
+    parser.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0,
                         help="seed of the jobs whose graph has none (default 0)")
     parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     parser.add_argument("--no-contact-sheet", action="store_true")

@@ -162,19 +162,3 @@ def load_clip(name: str, device: torch.device, download_root: Path | None = None
         _models[key] = ClipModel(model, f"{name}@{checkpoint}", device)
     return _models[key]
 
-
-def check_ensemble(models: dict) -> None:
-    """Models whose embeddings are stacked together must agree in embedding size.
-
-    `models` maps a node id (or "train.model") to a loaded model; the error names the
-    node that disagrees with the first one.
-    """
-    first = None
-    for where, model in models.items():
-        if first is None:
-            first = where, model
-        elif model.embed_dim != first[1].embed_dim:
-            raise EngineError(
-                f"{where}: the model {model.key} makes {model.embed_dim}-dimensional embeddings, "
-                f"but {first[0]} ({first[1].key}) makes {first[1].embed_dim}: models of one "
-                "ensemble must agree in embedding size")

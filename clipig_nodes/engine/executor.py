@@ -133,15 +133,55 @@ class Executor:
         return [plan for plan in self.program.targets if scheduled(plan.stage, ctx)]
 
     def forward(self, image: torch.Tensor, ctx: EpochContext):
-        """image [1,3,H,W] in [0,1] -> (summed loss, [(target id, stats)], views per target)."""
-        active = self.active_targets(ctx)
+        """image [1,3,H,W] in [0,1] -> (summed loss, [(target id, stats)], views per target).
+
+        Three parts, so that a layer above (sweep/batched.py) can put the model forward of
+        several programs together: views -> encode -> losses."""
+        active, slots = self.views(image, ctx)
         if not active:
             return None, [], {}
-        live = {p.id for p in active}
+        return self.losses(active, slots, self.encode(active, slots), ctx)
+
+    def views(self, image: torch.Tensor, ctx: EpochContext) -> tuple[list[TargetPlan], dict]:
+        """Every active target's views of the image, in slots (not yet resized to a model)."""
+        active = self.active_targets(ctx)
         slots: dict[str, Any] = {}
         for plan in active:
             self._views(plan, image, ctx, slots)
-        z = self._encode(active, slots)
+        return active, slots
+
+    def model_inputs(self, active: list[TargetPlan], slots: dict, model_id: str) -> list:
+        """[(target, views [B,3,S,S])] that one model sees: read, resized to its input size,
+        clamped; also kept in slots[(target id, model id)] for the losses."""
+        size = self.models[model_id].input_size
+        out = []
+        for plan in active:
+            if model_id in plan.models:
+                x = imaging.materialize(slots[plan.view_slot])
+                x = imaging.resize(x, (size, size), "bicubic", antialias=True).clamp(0, 1)
+                slots[(plan.id, model_id)] = x
+                out.append((plan, x))
+        return out
+
+    def encode(self, active: list[TargetPlan], slots: dict) -> dict:
+        """One forward per model over every active target's views -> {(target, model): z}."""
+        out = {}
+        for op in self.program.encodes:
+            model_id = op.models[0]
+            inputs = self.model_inputs(active, slots, model_id)
+            if not inputs:
+                continue
+            embeddings = self.models[model_id].encode_views(
+                torch.cat([x for _, x in inputs])).float()
+            offset = 0
+            for plan, x in inputs:
+                out[(plan.id, model_id)] = embeddings[offset:offset + x.shape[0]]
+                offset += x.shape[0]
+        return out
+
+    def losses(self, active: list[TargetPlan], slots: dict, z: dict, ctx: EpochContext):
+        """The active targets' losses from their embeddings -> (sum, records, views)."""
+        live = {p.id for p in active}
         loss = torch.zeros((), device=self.device)
         records, views = [], {}
         for plan in self.program.targets:
@@ -189,30 +229,6 @@ class Executor:
         for stage in stages:
             x = call_node(stage, stage.node_type.apply, x, StageParams(stage, ctx, batch_of(x)))
         return x
-
-    def _encode(self, active: list[TargetPlan], slots: dict) -> dict:
-        """One forward per model over every active target's views -> {(target, model): z}."""
-        out = {}
-        for op in self.program.encodes:
-            model_id = op.models[0]
-            model = self.models[model_id]
-            users = [p for p in active if model_id in p.models]
-            if not users:
-                continue
-            size = model.input_size
-            views = []
-            for plan in users:
-                x = imaging.materialize(slots[plan.view_slot])
-                x = imaging.resize(x, (size, size), "bicubic", antialias=True).clamp(0, 1)
-                slots[(plan.id, model_id)] = x
-                views.append(x)
-            embeddings = model.encode_views(torch.cat(views)).float()
-            offset = 0
-            for plan, x in zip(users, views):
-                n = x.shape[0]
-                out[(plan.id, model_id)] = embeddings[offset:offset + n]
-                offset += n
-        return out
 
     # --- outside the step --------------------------------------------------------------------
 

@@ -88,8 +88,16 @@ def _numbered(path: Path, n: int) -> Path:
 
 
 def sidecar_text(graph: Graph, header: dict[str, str]) -> str:
-    comments = "".join(f"# {line}\n" for line in _header_text(header).splitlines())
+    comments = "".join(f"# {_printable(line)}\n" for line in _header_text(header).splitlines())
     return comments + dumps_graph(graph)
+
+
+def _printable(text: str) -> str:
+    """A comment line YAML accepts: the header quotes prompts and names from the graph, which
+    may hold control characters YAML refuses even in comments; those become \\xNN."""
+    return "".join(c if c == "\t" or " " <= c <= "~" or "\xa0" <= c <= "\ud7ff"
+                   or "\ue000" <= c <= "\ufffd" or c >= "\U00010000" else f"\\x{ord(c):02x}"
+                   for c in text)
 
 
 def _header_text(header: dict[str, str]) -> str:

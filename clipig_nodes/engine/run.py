@@ -75,7 +75,7 @@ class Run:
         self.options = options or RunOptions()
         if self.options.base_dir is None and source is not None:
             self.options.base_dir = Path(source).parent
-        self.program = compile_graph(self.graph)
+        self.program = compile_graph(self.graph, epochs=self.options.epochs)
         self.trainer = Trainer(self.program, self.options, clip)
         train_id = self.program.train.id
         if self.graph.nodes[train_id].params.get("seed") is None:
@@ -163,7 +163,7 @@ class Run:
 
     def update(self, graph: Graph) -> None:
         """Apply an edited graph between epochs. Raises ProblemsError now if it is invalid."""
-        program = compile_graph(graph)
+        program = compile_graph(graph, epochs=self.options.epochs)
         with self._lock:
             self._pending = (graph.copy(), program)
 

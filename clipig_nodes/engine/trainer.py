@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from . import memory
 from .clipmodel import ClipModel, load_clip
 from .device import resolve_device
 from .errors import EngineError, is_out_of_memory, out_of_memory_error
@@ -76,6 +77,8 @@ class Trainer:
         self.start_epoch = train["start_epoch"]
         seed = options.seed if options.seed is not None else train["seed"]
         self.seed = int.from_bytes(os.urandom(6), "little") if seed is None else int(seed)
+        if not 0 <= self.seed <= 2**63 - 1:         # torch's generators take 64-bit seeds
+            raise EngineError(f"seed {seed} is out of range: use 0 to 2**63 - 1")
         self._models: dict = {}          # model node params -> loaded model (kept over updates)
         self.clip = clip or load_clip(options.model or train["model"], self.device)
         if options.compile:
@@ -121,8 +124,24 @@ class Trainer:
     def _source_params(self, ctx: EpochContext) -> StageParams:
         return StageParams(self.program.source, ctx, 1)
 
+    def _check_memory(self, ctx: EpochContext, resolution) -> None:
+        """Refuse, before allocating, a run whose estimate exceeds the device's free memory
+        (engine/memory.py; the implicit model stands for every model of the run)."""
+        visual = self.clip.model.visual
+        weights = sum(t.numel() * t.element_size() for t in self.clip.model.parameters())
+        patch = visual.conv1.kernel_size[0] if hasattr(visual, "transformer") else None
+        model = memory.model_cost(self.options.model or self.program.train.params["model"],
+                                  self.clip.input_size, weights, patch)
+        shapes = memory.target_shapes(self.program, None,
+                                      lambda stage, name: StageParams(stage, ctx, 1).value(name),
+                                      resolution)
+        needed = memory.estimate(resolution, shapes, model, self.program.train.params["optimizer"],
+                                 self.options.precision, model_loaded=True)
+        memory.check_fits(needed, memory.available_bytes(str(self.device)), str(self.device))
+
     def _setup(self, ctx: EpochContext) -> None:
         source = self.program.source
+        self._check_memory(ctx, self._source_params(ctx).value("resolution"))
         cpu_generator = torch.Generator().manual_seed(self.seed)
         state = call_node(source, source.node_type.init, self._source_params(ctx), cpu_generator,
                           self.options.base_dir)
@@ -235,6 +254,7 @@ class Trainer:
         p = self._source_params(ctx)
         size = tuple(p.value("resolution"))
         if self._size != size:
+            self._check_memory(ctx, size)
             with torch.no_grad():
                 state = call_node(source, source.node_type.resample,
                                   {k: v.detach() for k, v in self.state.items()}, size, p)

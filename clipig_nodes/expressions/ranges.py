@@ -20,6 +20,7 @@ import ast
 import math
 from typing import Callable, Mapping
 
+from . import bounds as bd
 from . import intervals as iv
 from .host import Expression
 from .intervals import ANY, BOOL, UNIT, Interval, RangeFailure, fmt
@@ -80,6 +81,10 @@ def check_range(expr: Expression, bounds: Mapping[str, Interval], *, minimum=Non
 
     if found.nan:
         raise RangeError(f"{src} can be NaN (not a number)" + where(lambda r: r.nan))
+    if not whole:
+        for end in (found.lo, found.hi):
+            if isinstance(end, int) and abs(end) > iv.MAX_FLOAT:
+                raise RangeError(f"{src} can reach {fmt(end)}, too large for a float")
     if whole:
         limit = 2 ** 63
         if math.isinf(found.lo) or math.isinf(found.hi):
@@ -231,7 +236,9 @@ class _Walker:
             return iv.neg(x)
         if isinstance(node.op, ast.UAdd):
             return x
-        return iv.to_bool([x]) if x.is_point else BOOL     # not: 0 or 1
+        if x.is_point:                                  # not: 1 or 0
+            return Interval.point(int(not x.lo))
+        return BOOL
 
     def _BinOp(self, node):
         a, b = self.walk(node.left), self.walk(node.right)
@@ -320,11 +327,21 @@ class _Walker:
             return UNIT
         if name in ("min", "max") and len(node.args) == 1:       # min(res), max(res)
             pair = [self.bounds.get("width", ANY), self.bounds.get("height", ANY)]
-            return iv.minimum(pair) if name == "min" else iv.maximum(pair)
+            return bd.minimum(pair) if name == "min" else bd.maximum(pair)
         args = [self.walk(a) for a in node.args]
         if any(a is None for a in args):
             return None
         function = FUNCTIONS[name]
+        if name == "round" and len(node.args) == 2 and not _always_int(node.args[1]):
+            # round(x, n) takes an int n, as in Python: 2.0 or t // 1 is refused
+            raise RangeFailure("can pass a float as the digits of `round(x, n)`, which needs "
+                               "an int (write int(...))", locate=False)
+        if function.float_args:
+            for a in args:
+                for end in (a.lo, a.hi):
+                    if isinstance(end, int) and abs(end) > iv.MAX_FLOAT:
+                        raise RangeFailure(f"can pass {fmt(end)} to `{name}`, too large for "
+                                           f"a float")
         if not function.random and all(a.is_point for a in args):
             return Interval.point(iv.call(name, function.host, *(a.lo for a in args)))
         return function.bounds(args)
@@ -335,6 +352,43 @@ class _Unreachable(_Walker):
 
     def walk(self, node):
         return None
+
+
+# functions whose result is always a Python int (or bool)
+_INT_FUNCTIONS = frozenset({"int", "floor", "ceil", "trunc", "bool", "randint", "randrange",
+                            "factorial", "comb", "perm", "gcd", "lcm", "isqrt", "isnan", "isinf",
+                            "isfinite", "isclose"})
+
+
+def _always_int(node) -> bool:
+    """Whether the host value of `node` is an int whatever the variables (syntactically)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int)
+    if isinstance(node, ast.Name):
+        return node.id in VARIABLES and VARIABLES[node.id].key in ("epoch", "width", "height")
+    if isinstance(node, ast.Subscript):
+        return True                                     # res[i]
+    if isinstance(node, ast.UnaryOp):
+        return isinstance(node.op, ast.Not) or _always_int(node.operand)
+    if isinstance(node, ast.BinOp):
+        return (isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod))
+                and _always_int(node.left) and _always_int(node.right))
+    if isinstance(node, ast.Compare):
+        return True
+    if isinstance(node, ast.BoolOp):
+        return all(_always_int(v) for v in node.values)
+    if isinstance(node, ast.IfExp):
+        return _always_int(node.body) and _always_int(node.orelse)
+    if isinstance(node, ast.Call):
+        name = node.func.id
+        if name == "round":
+            return len(node.args) == 1 or _always_int(node.args[0])
+        if name in ("min", "max") and len(node.args) == 1:
+            return True                                 # min(res), max(res)
+        if name in ("abs", "min", "max"):
+            return all(_always_int(a) for a in node.args)
+        return name in _INT_FUNCTIONS
+    return False
 
 
 def _is_base_variable(node) -> bool:

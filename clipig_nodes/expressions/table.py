@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import hostmath
-from . import intervals as iv
+from . import bounds as iv
+from .intervals import monotone, power
 from .groups import LEARNRATE, RESOLUTION, TARGET_FEATURE, TIME
 
 
@@ -31,12 +32,14 @@ class Function:
     returns_int: bool = False   # may return an int (size checks downstream)
     defaults: tuple = ()        # random: values for missing trailing arguments
     raw_args: bool = False      # tensor version gets the arguments after the first as given
+    float_args: bool = False    # the host converts the arguments to float (huge ints fail)
 
 
 def _math(name, host=None, tensor=None, bounds=None, n_min=1, n_max=None, doc="", **kw):
     host = host or getattr(math, name)
+    kw.setdefault("float_args", True)
     return Function(name, host, tensor or f"torch.{name}",
-                    bounds or iv.monotone(name, host), n_min,
+                    bounds or monotone(name, host), n_min,
                     n_min if n_max is None else n_max, doc, **kw)
 
 
@@ -58,17 +61,18 @@ _ENTRIES = [
              raw_args=True),
     Function("int", int, "torch.trunc", iv.to_int("int", int),
              doc="whole part (towards zero)", returns_int=True),
-    Function("float", float, "t_float", iv.to_float, doc="as a float"),
+    Function("float", float, "t_float", iv.to_float, doc="as a float", float_args=True),
     Function("bool", bool, "t_bool", iv.to_bool, doc="1 (true) unless 0", returns_int=True),
     # math (``pow`` is math.pow, as in CLIPig's ``from math import *``)
-    _math("pow", math.pow, "torch.pow", lambda a: iv.power(a[0], a[1], "pow", math.pow), 2,
+    _math("pow", math.pow, "torch.pow", lambda a: power(a[0], a[1], "pow", math.pow), 2,
           doc="x to the power y (always a float)"),
     _math("sqrt", doc="square root"),
     _math("exp", doc="e to the power x"),
+    # math.log, log2 and log10 take ints of any size
     _math("log", tensor="t_log", bounds=iv.logarithm, n_max=2,
-          doc="natural logarithm; log(x, base)"),
-    _math("log2", doc="base-2 logarithm"),
-    _math("log10", doc="base-10 logarithm"),
+          doc="natural logarithm; log(x, base)", float_args=False),
+    _math("log2", doc="base-2 logarithm", float_args=False),
+    _math("log10", doc="base-10 logarithm", float_args=False),
     _math("sin", bounds=iv.periodic("sin", math.sin, math.pi / 2), doc="sine (radians)"),
     _math("cos", bounds=iv.periodic("cos", math.cos, 0.0), doc="cosine (radians)"),
     _math("tan", bounds=iv.tangent, doc="tangent (radians)"),
@@ -83,14 +87,14 @@ _ENTRIES = [
     _math("acosh", doc="inverse hyperbolic cosine"),
     _math("atanh", doc="inverse hyperbolic tangent"),
     _math("floor", bounds=iv.to_int("floor", math.floor), doc="largest int <= x",
-          returns_int=True),
+          returns_int=True, float_args=False),
     _math("ceil", bounds=iv.to_int("ceil", math.ceil), doc="smallest int >= x",
-          returns_int=True),
+          returns_int=True, float_args=False),
     _math("trunc", bounds=iv.to_int("trunc", math.trunc), doc="whole part (towards zero)",
-          returns_int=True),
+          returns_int=True, float_args=False),
     _math("fmod", bounds=iv.fmod, n_min=2, doc="fmod(x, y): remainder with the sign of x"),
     Function("hypot", math.hypot, "t_hypot", iv.hypot, 2, None,
-             "length of the vector of the arguments"),
+             "length of the vector of the arguments", float_args=True),
     _math("degrees", tensor="torch.rad2deg", doc="radians to degrees"),
     _math("radians", tensor="torch.deg2rad", doc="degrees to radians"),
     _math("copysign", bounds=iv.copysign, n_min=2, doc="copysign(x, y): |x| with the sign of y"),
@@ -119,17 +123,20 @@ _ENTRIES = [
           doc="isclose(a, b[, rel_tol[, abs_tol]]): 1 if a and b are close "
               "(defaults 1e-9 and 0)", returns_int=True),
     _math("factorial", hostmath.factorial, "t_factorial", iv.factorial,
-          doc="n! for a whole n >= 0 (at most 4096 bits)", returns_int=True),
+          doc="n! for a whole n >= 0 (at most 4096 bits)", returns_int=True,
+          float_args=False),
     _math("comb", hostmath.comb, "t_comb", iv.comb, 2,
-          doc="comb(n, k): ways to choose k of n (whole numbers)", returns_int=True),
+          doc="comb(n, k): ways to choose k of n (whole numbers)", returns_int=True,
+          float_args=False),
     _math("perm", hostmath.perm, "t_perm", iv.perm, 1, 2,
-          doc="perm(n[, k]): ordered ways to choose k of n", returns_int=True),
+          doc="perm(n[, k]): ordered ways to choose k of n", returns_int=True,
+          float_args=False),
     Function("gcd", hostmath.gcd, "t_gcd", iv.gcd, 2, None,
              "greatest common divisor of whole numbers", returns_int=True),
     Function("lcm", hostmath.lcm, "t_lcm", iv.lcm, 2, None,
              "least common multiple of whole numbers", returns_int=True),
     _math("isqrt", hostmath.isqrt, "t_isqrt", iv.isqrt, doc="whole square root of a whole n >= 0",
-          returns_int=True),
+          returns_int=True, float_args=False),
     _math("nextafter", bounds=iv.nextafter, n_min=2,
           doc="nextafter(x, y): the next float after x towards y"),
     _math("ulp", tensor="t_ulp", bounds=iv.ulp, doc="the value of the last bit of x"),

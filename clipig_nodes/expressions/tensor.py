@@ -471,7 +471,8 @@ def _t_comb(env, n, k):
 def _t_perm(env, n, k=None):
     if k is None:
         return _t_factorial(env, n)
-    value = torch.where(k > n, 0.0, _exact(torch.exp(torch.lgamma(n + 1) - torch.lgamma(n - k + 1))))
+    log = torch.lgamma(n + 1) - torch.lgamma(n - k + 1)
+    value = torch.where(k > n, 0.0, _exact(torch.exp(log)))
     return torch.where(_whole(n) & _whole(k) & (n >= 0) & (k >= 0), value, _NAN)
 
 

@@ -141,11 +141,12 @@ SOURCE_SLOT = "source.image"
 Program = StepProgram
 
 
-def compile_graph(graph: Graph, registry=None) -> StepProgram:
-    """Validate and compile; raises ProblemsError with every error when the graph is invalid."""
+def compile_graph(graph: Graph, registry=None, epochs: int | None = None) -> StepProgram:
+    """Validate and compile; raises ProblemsError with every error when the graph is invalid.
+    `epochs` overrides the train node's for the expressions' range checks (run --epochs)."""
     registry = registry or default_registry()
     graph = splice_reroutes(graph)          # reroute dots mean nothing to the engine
-    analysis = analyse(graph, registry)
+    analysis = analyse(graph, registry, epochs=epochs)
     if not analysis.ok:
         raise ProblemsError([p for p in analysis.problems if p.is_error], "invalid graph")
     return _Compiler(graph, registry, analysis.values).program()

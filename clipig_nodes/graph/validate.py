@@ -15,9 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ..expressions import Expression
-from ..expressions import intervals as iv
-from ..expressions.intervals import ANY, Interval
-from ..expressions.ranges import RangeError, value_range
 from ..problems import ERROR, WARNING, Problem
 from ..registry import (CONSTRAINT_CAT, FEATURE_CAT, SINK, SOURCE, TARGET_CAT, TRANSFORM,
                         default_registry, unknown_message)
@@ -25,6 +22,7 @@ from ..values import ValueProblem, check_over_run, is_dynamic, parse_value
 from .chains import chain_into
 from .connect import socket_problem
 from .inputs import input_problems
+from .run_bounds import run_bounds
 from .model import Graph
 from .reroute import splice_reroutes
 
@@ -144,13 +142,8 @@ def _check_paths(result: Analysis, node, node_type, values, base_dir) -> None:
 # Every expression is checked over every value its variables take in this graph's run (and
 # every value its random functions can draw), so that what validates also runs.
 
-_MAX_SIDE = 16384
-# the smallest and largest base learning rate of the optimizers (engine/optimizers.py)
-_BASE_RATES = Interval(0.003, 20.0)
-
-
 def _check_ranges(result: Analysis, registry, epochs: int | None) -> None:
-    bounds = run_bounds(result, epochs)
+    bounds = run_bounds(result.graph, result.values, epochs)
     for node in result.graph:
         node_type = registry.get(node.type)
         values = result.values.get(node.id)
@@ -176,64 +169,6 @@ def _sim_kind(node_type) -> str:
     if node_type.category == FEATURE_CAT:
         return "feature"
     return "target" if node_type.category in (CONSTRAINT_CAT, TARGET_CAT) else "other"
-
-
-def run_bounds(result: Analysis, epochs: int | None = None) -> dict[str, dict[str, Interval]]:
-    """The range of every expression variable over the run: t, epoch (train.epochs),
-    width/height (pixels.resolution), lr/lrs (train), sim (features' scales); one set of
-    bounds for feature params (raw similarity), one for constraint and target params
-    (scaled), one for the rest."""
-    graph = result.graph
-    train = _values_of(result, TRAIN)
-    if epochs is None:
-        epochs = train.get("epochs") if isinstance(train.get("epochs"), int) else 300
-    base = {"t": Interval(0.0, 1.0), "epoch": Interval(0, max(0, epochs - 1), integral=True)}
-    size = _values_of(result, PIXELS).get("resolution")
-    for key, index in (("width", 0), ("height", 1)):
-        item = size[index] if isinstance(size, list) and len(size) == 2 else None
-        side = _range_of(item, base, Interval(1, _MAX_SIDE, integral=True))
-        base[key] = Interval(max(1, _whole(side.lo)), min(_MAX_SIDE, _whole(side.hi)), True)
-    lrs = _range_of(train.get("learnrate_scale", 1.0), base, ANY)
-    learnrate = _range_of(train.get("learnrate", 1.0), base, ANY)
-    base["lrs"] = lrs
-    base["lr"] = iv.mul(iv.mul(_BASE_RATES, lrs), learnrate)
-    raw_sim = Interval(-100.0, 100.0)
-    scale = 1.0
-    for node in graph:
-        if node.type in ("text_feature", "image_feature"):
-            found = _range_of(result.values.get(node.id, {}).get("scale", 1.0),
-                              {**base, "sim": raw_sim}, ANY)
-            scale = max(scale, abs(found.lo), abs(found.hi))
-    scaled = iv.mul(raw_sim, Interval(-scale, scale))
-    return {"feature": {**base, "sim": raw_sim}, "target": {**base, "sim": scaled},
-            "other": {**base, "sim": Interval(0.0, 0.0)}}
-
-
-def _values_of(result: Analysis, node_type: str) -> dict:
-    found = [n.id for n in result.graph if n.type == node_type]
-    return result.values.get(found[0], {}) if len(found) == 1 else {}
-
-
-def _range_of(value, bounds, fallback: Interval) -> Interval:
-    """The range of a parsed scalar value (a number or an Expression); `fallback` where it
-    has none (unset, or failing: that is reported on its own param)."""
-    if isinstance(value, bool) or value is None:
-        return fallback
-    if isinstance(value, (int, float)):
-        return Interval.point(value)
-    if isinstance(value, Expression):
-        try:
-            return value_range(value, bounds)
-        except RangeError:
-            return fallback
-    return fallback
-
-
-def _whole(x):
-    try:
-        return int(x)
-    except (OverflowError, ValueError):
-        return _MAX_SIDE if x > 0 else 1
 
 
 # --- links ---------------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self._menu_node: str | None = None
         self._menu_group: int | None = None
         self._frame_all_in: int | None = None
+        self._show_new: tuple[int, list[str]] | None = None
         self._exit_requested = False
         self.closed = False
 
@@ -219,6 +220,11 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self.run_panel.spin()
         self.group_overlay.draw()
         self.dialogs.collect()
+        if self._show_new is not None:
+            frames, ids = self._show_new
+            self._show_new = (frames - 1, ids) if frames > 1 else None
+            if frames == 1 and set(ids) & set(self.editor.outside()):
+                self.editor.frame_all()
         if self._frame_all_in is not None:
             self._frame_all_in -= 1
             if self._frame_all_in <= 0:
@@ -485,6 +491,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         if self.execute(command) is None:
             return None
         self.editor.select(command.new_ids)
+        self._show_new = (3, list(command.new_ids))      # fit, if they landed off screen
         self.status(f"pasted {', '.join(command.new_ids)} (selected: Delete removes them)")
         return command
 

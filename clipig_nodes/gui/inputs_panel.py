@@ -2,7 +2,8 @@
 template asks for when it is opened.
 
 The app needs three small hooks (see the functions' docs):
-- a param's context menu calls `expose(history, registry, node_id, param)`;
+- the node menu has an "Expose as input" submenu filled by `fill_expose_menu`, whose pick
+  calls `expose(graph, execute, registry, node_id, param)` (wired in gui/menus.py);
 - a child window holds `InputsPanel(execute, registry).build(parent)`, refreshed with
   `panel.refresh(graph)` when the history changes;
 - opening a template calls `TemplateForm(graph, registry, on_done)` when the graph has inputs.
@@ -37,17 +38,33 @@ def suggest_name(graph: Graph, node_id: str, param: str) -> str:
     return name
 
 
-def expose(history: C.History, registry, node_id: str, param: str) -> str | None:
-    """Right-click a param -> "Expose as input": one undoable step; the new input's name, or
-    None when the param is an input already (or unknown)."""
-    graph = history.graph
+def expose(graph: Graph, execute: Callable[[C.Command], object], registry, node_id: str,
+           param: str) -> str | None:
+    """Node menu -> "Expose as input" -> a param: one undoable step through `execute` (the
+    app's, or History.execute); the new input's name, or None when the param is an input
+    already (or unknown)."""
     node = graph.nodes.get(node_id)
     node_type = registry.get(node.type) if node is not None else None
     if node_type is None or node_type.param(param) is None or graph.input_for(node_id, param):
         return None
     name = suggest_name(graph, node_id, param)
-    history.execute(C.AddInput(name, node_id, param, node_type.param(param).doc))
+    execute(C.AddInput(name, node_id, param, node_type.param(param).doc))
     return name
+
+
+def fill_expose_menu(menu, graph: Graph, registry, node_id: str,
+                     on_pick: Callable[[str], object]) -> None:
+    """Fill a (sub)menu with the node's params that are not inputs yet."""
+    dpg.delete_item(menu, children_only=True)
+    node = graph.nodes.get(node_id)
+    node_type = registry.get(node.type) if node is not None else None
+    params = [p.name for p in node_type.param_list] if node_type is not None else []
+    free = [p for p in params if graph.input_for(node_id, p) is None]
+    for name in free:
+        dpg.add_menu_item(label=name, parent=menu, user_data=name,
+                          callback=lambda s, a, u: on_pick(u))
+    if not free:
+        dpg.add_menu_item(label="(every param is an input)", parent=menu, enabled=False)
 
 
 class InputsPanel:
@@ -150,3 +167,45 @@ class TemplateForm:
     def skip(self) -> None:
         dpg.delete_item(self.window)
         self.on_done(self.graph)
+
+
+# --- glue for the app (two menu items in gui/menus.py) ----------------------------------------
+
+class InputsWindow:
+    """Edit > Graph inputs...: a window holding the inputs panel, kept current while shown."""
+
+    def __init__(self, history: C.History, execute, registry):
+        self.history = history
+        with dpg.window(label="Graph inputs", show=False, width=440, height=260) as self.window:
+            self.panel = InputsPanel(execute, registry)
+            self.panel.build(self.window)
+        history.add_listener(lambda h, action, command: self._changed())
+
+    def show(self) -> None:
+        self.panel.refresh(self.history.graph)
+        dpg.configure_item(self.window, show=True)
+
+    def _changed(self) -> None:
+        if dpg.does_item_exist(self.window) and dpg.is_item_shown(self.window):
+            self.panel.refresh(self.history.graph)
+
+
+def open_template_asking(app, path) -> None:
+    """Templates menu: open the template, then ask for its inputs; what the user fills in is
+    one undoable step ("fill in template inputs")."""
+
+    def fill(graph: Graph) -> None:
+        current = app.history.graph
+        changes = []
+        for item in graph.inputs.values():
+            value = graph.nodes[item.node].params.get(item.param)
+            if value is not None and current.nodes[item.node].params.get(item.param) != value:
+                changes.append(C.SetParam(item.node, item.param, value))
+        if changes:
+            app.execute(C.Compound(changes, "fill in template inputs"))
+
+    def opened() -> None:
+        if app._open(path, template=True) and app.history.graph.inputs:
+            app.template_form = TemplateForm(app.history.graph, app.registry, fill)
+
+    app.when_saved_or_discarded(opened, "opening another graph")

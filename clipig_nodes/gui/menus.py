@@ -10,6 +10,7 @@ import time
 import dearpygui.dearpygui as dpg
 
 from . import files
+from .inputs_panel import InputsWindow, expose, fill_expose_menu, open_template_asking
 from .palette import CATEGORY_TITLES, grouped
 
 # one shortcut a line: columns of spaces do not line up in a proportional font
@@ -74,6 +75,7 @@ class MenusAndKeys:
                 dpg.add_menu_item(label="Tidy layout", callback=lambda: self.tidy_layout())
                 dpg.add_menu_item(label="Graph description...",
                                   callback=lambda: self.edit_description())
+                dpg.add_menu_item(label="Graph inputs...", callback=lambda: self.show_inputs())
             with dpg.menu(label="View"):
                 dpg.add_menu_item(label="Fit whole graph", shortcut="Home",
                                   callback=lambda: self.editor.frame_all())
@@ -86,7 +88,7 @@ class MenusAndKeys:
             with dpg.menu(label="Templates"):
                 for template in files.templates(self.templates_dir):
                     item = dpg.add_menu_item(label=template.name, user_data=template.path,
-                                             callback=lambda s, a, u: self.open_template(u))
+                                             callback=lambda s, a, u: open_template_asking(self, u))
                     if template.description:
                         with dpg.tooltip(item):
                             dpg.add_text(template.description, wrap=420)
@@ -126,6 +128,11 @@ class MenusAndKeys:
             dpg.add_separator()
             dpg.add_menu_item(label="Paste here", callback=lambda: self._paste_from_menu())
 
+    def show_inputs(self) -> None:
+        if getattr(self, "inputs_window", None) is None:
+            self.inputs_window = InputsWindow(self.history, self.execute, self.registry)
+        self.inputs_window.show()
+
     def _node_menu(self) -> None:
         """Right-click a node: what can be done to it."""
         act = lambda fn: lambda: self._node_action(fn)          # noqa: E731
@@ -148,6 +155,7 @@ class MenusAndKeys:
                                             callback=act(self.toggle_bypass)),
             }
             self.preview_menu = dpg.add_menu(label="Preview output")
+            self.expose_menu = dpg.add_menu(label="Expose as input")
             dpg.add_separator()
             self.node_menu_items["help"] = dpg.add_menu_item(label="Help",
                                                              callback=act(self.node_help))
@@ -326,6 +334,9 @@ class MenusAndKeys:
         can_bypass = node_type is not None and node_type.param("active") is not None
         dpg.configure_item(self.node_menu_items["bypass"], enabled=can_bypass)
         dpg.set_value(self.node_menu_items["bypass"], node.params.get("active") is False)
+        fill_expose_menu(self.expose_menu, self.history.graph, self.registry, node_id,
+                         lambda param: expose(self.history.graph, self.execute, self.registry,
+                                              node_id, param))
         dpg.delete_item(self.preview_menu, children_only=True)
         outputs = [s.name for s in node_type.outputs] if node_type is not None else []
         for name in outputs:

@@ -83,6 +83,7 @@ class RunPanel:
             self.step: str | None = None        # the start-up step shown with a spinner
             self.info = dpg.add_text("", color=(190, 192, 200))
             self.edits = dpg.add_text("", color=(235, 175, 60), show=False)
+            self.record_note = dpg.add_text("", color=(150, 200, 235), show=False)
             self.image_group = dpg.add_group()
             self.placeholder = dpg.add_text("The image appears here while training runs.",
                                             parent=self.image_group, color=(120, 122, 132))
@@ -204,8 +205,8 @@ class RunPanel:
     def _note(self, text: str | None) -> None:
         """Recording news (started, finished, failed) goes under the image."""
         if text:
-            dpg.configure_item(self.edits, show=True)
-            dpg.set_value(self.edits, text)
+            dpg.configure_item(self.record_note, show=True)
+            dpg.set_value(self.record_note, text)
 
     def epochs_per_second(self) -> float:
         if len(self.times) < 2:

@@ -7,8 +7,8 @@ views of every job go through each model in ONE forward (and one backward), and 
 all jobs are summed so one backward pass serves them all (a job's loss does not depend on
 another job's image, so each gradient is its own).
 
-This is a layer over the engine's executor: `_views` and the loss loop below follow
-`Executor.forward` step by step, with the model forward moved out of it.
+This is a layer over the engine's executor: its forward in three parts (views, encode,
+losses), with the encode done once for all jobs.
 
 Out of device memory in a step: the step is undone (random generators restored, nothing was
 stepped yet) and the batch goes on as two halves, one after the other.
@@ -20,9 +20,7 @@ from typing import Callable
 
 import torch
 
-from ..engine import imaging
 from ..engine.errors import is_out_of_memory, out_of_memory_error
-from ..engine.executor import TargetCall, call_node
 
 
 class OutOfMemory(Exception):
@@ -68,10 +66,10 @@ class BatchedTrainers:
             t._set_learnrate(ctx)
             contexts.append(ctx)
         with trainers[0]._autocast():
-            parts = [_views(t.executor, t._render(ctx).clamp(0, 1), ctx)
+            parts = [t.executor.views(t._render(ctx).clamp(0, 1), ctx)
                      for t, ctx in zip(trainers, contexts)]
             z = _shared_encode(trainers, parts)
-            results = [_losses(t.executor, part, zj, ctx)
+            results = [t.executor.losses(*part, zj, ctx) if part[0] else (None, [], {})
                        for t, part, zj, ctx in zip(trainers, parts, z, contexts)]
         # as Trainer.forward_backward: a loss without gradient (no features or constraints
         # active) steps nothing and records nothing
@@ -101,16 +99,18 @@ class BatchedTrainers:
 
 
 def train_batch(trainers: list, on_epoch: Callable[[int, int, int], None] | None = None,
-                should_stop: Callable[[], bool] | None = None) -> None:
+                should_stop: Callable[[], bool] | None = None) -> int:
     """Train every trainer to its end, batched; on out-of-memory go on in halves.
-    on_epoch(job position, epoch, epochs) after each job's epoch."""
+    on_epoch(job position, epoch, epochs) after each job's epoch. Returns the largest batch
+    that fitted (the next batches start there instead of running out of memory again)."""
     queue = [list(range(len(trainers)))]
+    fitted = 0
     while queue:
         members = queue.pop(0)
         batch = BatchedTrainers([trainers[i] for i in members])
         while not batch.done:
             if should_stop is not None and should_stop():
-                return
+                return fitted or len(members)
             try:
                 batch.step()
             except OutOfMemory:
@@ -123,32 +123,20 @@ def train_batch(trainers: list, on_epoch: Callable[[int, int, int], None] | None
             if on_epoch is not None:
                 for i in members:
                     on_epoch(i, trainers[i].epoch, trainers[i].epochs)
-
-
-# --- the executor's forward, split around the model forward ----------------------------------
-
-def _views(executor, image: torch.Tensor, ctx):
-    """Executor.forward up to the encode: each active target's views, in its slots."""
-    active = executor.active_targets(ctx)
-    slots: dict = {}
-    for plan in active:
-        executor._views(plan, image, ctx, slots)
-    return active, slots
+        else:
+            fitted = max(fitted, len(members))
+    return fitted
 
 
 def _shared_encode(trainers, parts) -> list[dict]:
-    """Executor._encode over every job at once: one forward per model for all their views."""
+    """Executor.encode over every job at once: one forward per model for all their views."""
     groups: dict[int, tuple] = {}                 # id(model) -> (model, [(job, key, views)])
     for j, (t, (active, slots)) in enumerate(zip(trainers, parts)):
         executor = t.executor
         for op in executor.program.encodes:
             model_id = op.models[0]
             model = executor.models[model_id]
-            size = model.input_size
-            for plan in (p for p in active if model_id in p.models):
-                x = imaging.materialize(slots[plan.view_slot])
-                x = imaging.resize(x, (size, size), "bicubic", antialias=True).clamp(0, 1)
-                slots[(plan.id, model_id)] = x
+            for plan, x in executor.model_inputs(active, slots, model_id):
                 groups.setdefault(id(model), (model, []))[1].append((j, (plan.id, model_id), x))
     z: list[dict] = [{} for _ in trainers]
     for model, items in groups.values():
@@ -158,29 +146,6 @@ def _shared_encode(trainers, parts) -> list[dict]:
             z[j][key] = embeddings[offset:offset + x.shape[0]]
             offset += x.shape[0]
     return z
-
-
-def _losses(executor, part, z: dict, ctx):
-    """Executor.forward after the encode: the targets' losses, summed, and their records."""
-    active, slots = part
-    if not active:
-        return None, [], {}
-    live = {p.id for p in active}
-    loss = torch.zeros((), device=executor.device)
-    records, views = [], {}
-    for plan in executor.program.targets:
-        if plan.id not in live:
-            continue
-        first = plan.models[0]
-        call = TargetCall(plan, ctx, executor.embeddings.get(plan.id, []),
-                          executor.target_state.get(plan.id, {}), executor,
-                          {m: z[(plan.id, m)] for m in plan.models},
-                          slots[(plan.id, first)].float())
-        value, stats = call_node(plan.stage, plan.stage.node_type.loss, call)
-        views[plan.id] = slots[(plan.id, first)]
-        records.append((plan.id, stats))
-        loss = loss + value.sum()
-    return loss, records, views
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ class JobTrainer:
     def __init__(self, options: JobOptions):
         self.options = options
         self._clips: dict[tuple, object] = {}
+        self.fitted: int | None = None      # the largest batch that fitted in device memory
 
     def _options(self):
         from ..engine import RunOptions
@@ -109,8 +110,8 @@ class JobTrainer:
         order = list(runs)
         trainers = [runs[i].trainer for i in order]
         try:
-            train_batch(trainers, None if on_epoch is None else
-                        (lambda pos, epoch, epochs: on_epoch(order[pos], epoch, epochs)))
+            self.fitted = train_batch(trainers, None if on_epoch is None else
+                                      (lambda pos, epoch, epochs: on_epoch(order[pos], epoch, epochs)))
         except _user_errors() as exc:
             for i in order:
                 results[i] = JobResult(keys[i], None, error=_message(exc), worker=_worker())

@@ -22,11 +22,14 @@ class LocalRunner:
             yield from self._one_by_one(jobs, progress)
             return
         for group in _groups(jobs):
-            for start in range(0, len(group), size):
-                chunk = group[start:start + size]
+            while group:
+                chunk, group = group[:size], group[size:]
                 yield from self.trainer.run_batch(
                     [j.key for j in chunk], [j.graph for j in chunk],
                     lambda i, epoch, epochs, chunk=chunk: progress.epoch(chunk[i], epoch, epochs))
+                fitted = self.trainer.fitted
+                if fitted and fitted < len(chunk):   # out of memory halved it: start there next time
+                    size = fitted
 
     def _one_by_one(self, jobs, progress):
         for job in jobs:

@@ -9,6 +9,7 @@ Ray is the optional extra `cluster`.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Iterator
@@ -70,16 +71,18 @@ class RayRunner:
         local_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(
             p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)}}
         if self.address == "local":
-            ray.init(runtime_env=local_env, include_dashboard=False, log_to_driver=False)
+            ray.init(runtime_env=local_env, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR)
             return True
         if self.address == "auto":
             try:
-                ray.init(address="auto", log_to_driver=False)
+                ray.init(address="auto", log_to_driver=False, logging_level=logging.ERROR)
                 return True
             except ConnectionError:
-                ray.init(runtime_env=local_env, include_dashboard=False, log_to_driver=False)
+                ray.init(runtime_env=local_env, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR)
                 return True
-        ray.init(address=self.address, log_to_driver=False)
+        ray.init(address=self.address, log_to_driver=False, logging_level=logging.ERROR)
         return True
 
     def results(self, jobs: list[Job], progress) -> Iterator[JobResult]:
