@@ -97,24 +97,28 @@ class ClipModel:
             _features[cache_key] = embedding / embedding.norm()
         return _features[cache_key]
 
-    @torch.no_grad()
     def encode_image_file(self, path: str | os.PathLike) -> torch.Tensor:
-        """An image file -> normalised embedding [D] through CLIP's own preprocessing
-        (shorter side to the input size, center crop); cached by (model, path, mtime)."""
-        from .images import load_rgb
+        """An image file -> normalised embedding [D] (see image_file_embedding)."""
+        return image_file_embedding(self, path)
 
-        path = Path(path)
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            raise EngineError(f"image feature: file not found: {path}") from None
-        cache_key = (self.key, str(self.device), "image", str(path.resolve()), stamp)
-        if cache_key not in _features:
-            image = load_rgb(path)                       # [3,H,W] in [0,1]
-            x = _preprocess(image, self.input_size).to(self.device)
-            embedding = self.model.encode_image((x - self.mean) / self.std).float()[0]
-            _features[cache_key] = embedding / embedding.norm()
-        return _features[cache_key]
+
+@torch.no_grad()
+def image_file_embedding(model, path: str | os.PathLike) -> torch.Tensor:
+    """An image file -> the model's normalised embedding [D], through CLIP's own preprocessing
+    (shorter side to the model's input size, center crop) and the model's encode_views (its
+    own normalisation); cached by (model, path, mtime). Every model class uses this."""
+    from .images import load_rgb
+
+    path = Path(path)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        raise EngineError(f"image feature: file not found: {path}") from None
+    cache_key = (model.key, str(model.device), "image", str(path.resolve()), stamp)
+    if cache_key not in _features:
+        x = _preprocess(load_rgb(path), model.input_size).to(model.device)   # [1,3,S,S]
+        _features[cache_key] = model.encode_views(x)[0].float()
+    return _features[cache_key]
 
 
 def _preprocess(image: torch.Tensor, size: int) -> torch.Tensor:

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ..registry import unknown_message
-from .clipmodel import _features, _preprocess
+from .clipmodel import _features, image_file_embedding
 from .errors import EngineError
 
 _models: dict[tuple[str, str, str], "OpenClipModel"] = {}
@@ -116,22 +116,9 @@ class OpenClipModel:
             _features[cache_key] = embedding / embedding.norm()
         return _features[cache_key]
 
-    @torch.no_grad()
     def encode_image_file(self, path) -> torch.Tensor:
-        """An image file -> normalised embedding [D] (shorter side to the input size, center
-        crop, the model's normalisation); cached by (model, path, mtime)."""
-        from .images import load_rgb
-
-        path = Path(path)
-        try:
-            stamp = path.stat().st_mtime_ns
-        except OSError:
-            raise EngineError(f"image feature: file not found: {path}") from None
-        cache_key = (self.key, str(self.device), "image", str(path.resolve()), stamp)
-        if cache_key not in _features:
-            x = _preprocess(load_rgb(path), self.input_size).to(self.device)
-            _features[cache_key] = self.encode_views(x)[0].float()
-        return _features[cache_key]
+        """An image file -> normalised embedding [D] (see clipmodel.image_file_embedding)."""
+        return image_file_embedding(self, path)
 
 
 def load_openclip(architecture: str, pretrained: str | None, device: torch.device,
