@@ -15,6 +15,20 @@ def tiny_clip(tmp_path_factory):
     return str(build_tiny_clip(tmp_path_factory.mktemp("clip") / "tiny-clip.pt"))
 
 
+# Modules that drive the real editor window (Dear PyGui on Mesa under Xvfb) in this process.
+# They run in a test process of their own (`-m gui`, the README's test command): one process
+# holding GL, torch, Ray and the rest together crashed in its teardown, and a training run
+# left behind by an editor test slowed the timing-sensitive tests after it.
+GUI_MODULES = {"test_gui_editor", "test_gui_files", "test_gui_groups", "test_gui_inputs",
+               "test_gui_view", "test_gui_window", "test_inputs_panel", "test_video_editor"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in GUI_MODULES:
+            item.add_marker(pytest.mark.gui)
+
+
 def pytest_runtest_setup(item):
     # `-m cuda` on a machine without a GPU is a mistake, not a reason to pass quietly
     if item.get_closest_marker("cuda"):
