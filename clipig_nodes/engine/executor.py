@@ -102,7 +102,6 @@ class Executor:
         self.embeddings: dict[str, list[torch.Tensor]] = {}
         self.target_state: dict[str, dict] = {}
         self._constants: dict = {}
-        self.last_views: dict[str, torch.Tensor] = {}
 
     def constant(self, value) -> torch.Tensor:
         cached = self._constants.get(value)

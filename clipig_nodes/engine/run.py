@@ -186,7 +186,7 @@ class Run:
             raise
 
     def _finish_quietly(self) -> None:
-        if not self._finished and self.trainer.pixels is not None:
+        if not self._finished and self.trainer.started:
             try:
                 self._write(self._started, final=True)
             except Exception:        # noqa: BLE001 - the original error is the one to report
@@ -227,14 +227,14 @@ class Run:
         kind = "stopped" if stopped else "done"
         final = Event(kind, trainer.epoch, trainer.epochs, info.t if info else 0.0,
                       trainer.learnrate, self._loss(), self._summary())
-        if trainer.pixels is not None and not self._finished:
+        if trainer.started and not self._finished:
             final.path = self._write(started, final=True)
             final.image = trainer.image().cpu()
             final.previews = self._previews(trainer.epoch, final=True)
         self._finished = True      # written once: closing the generator later writes nothing
         out = self.output
         self.result = RunResult(
-            trainer.image().cpu() if trainer.pixels is not None else torch.zeros(1, 3, 1, 1),
+            trainer.image().cpu() if trainer.started else torch.zeros(1, 3, 1, 1),
             final.stats or [], trainer.epoch - trainer.start_epoch, trainer.seed, stopped,
             out.path if out is not None and out.written else None,
             out.sidecar if out is not None and out.written else None,
@@ -284,7 +284,7 @@ class Run:
                           format_table(self._summary()))
 
     def _write(self, started: float, final: bool = False) -> Path | None:
-        if self.output is None or self.trainer.pixels is None:
+        if self.output is None or not self.trainer.started:
             return None
         header = self._header(started)
         try:

@@ -79,7 +79,6 @@ class Trainer:
         self.seed = int.from_bytes(os.urandom(6), "little") if seed is None else int(seed)
         if not 0 <= self.seed <= 2**63 - 1:         # torch's generators take 64-bit seeds
             raise EngineError(f"seed {seed} is out of range: use 0 to 2**63 - 1")
-        self._models: dict = {}          # model node params -> loaded model (kept over updates)
         self.clip = clip or load_clip(options.model or train["model"], self.device)
         if options.compile:
             self.clip.visual = torch.compile(self.clip.model.visual)
@@ -112,14 +111,12 @@ class Trainer:
             self.capture = CapturedStep(self)
 
     def _model(self, stage):
-        """The implicit model (train.model), or a model node's, loaded once per run."""
+        """The implicit model (train.model), or a model node's (the loaders keep each loaded
+        model for the process, so an update or another run does not load it again)."""
         if stage is None:
             return self.clip
-        key = (stage.type, repr(sorted(stage.params.items())))
-        if key not in self._models:
-            p = StageParams(stage, self._context(self.epoch), 1)
-            self._models[key] = call_node(stage, stage.node_type.load, p, self.device)
-        return self._models[key]
+        p = StageParams(stage, self._context(self.epoch), 1)
+        return call_node(stage, stage.node_type.load, p, self.device)
 
     def _source_params(self, ctx: EpochContext) -> StageParams:
         return StageParams(self.program.source, ctx, 1)
@@ -178,6 +175,11 @@ class Trainer:
     @property
     def done(self) -> bool:
         return self.epoch >= self.epochs
+
+    @property
+    def started(self) -> bool:
+        """Whether the source has its state (after the first epoch's set-up)."""
+        return self.state is not None
 
     @property
     def pixels(self) -> torch.Tensor | None:
