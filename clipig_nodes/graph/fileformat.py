@@ -277,42 +277,16 @@ def _build(data, source, lines) -> tuple[Graph, list[Problem]]:
     elif description is not None:
         check.add("description is text", "description", data, "description")
 
-    nodes = data.get("nodes")
-    if nodes is None:
-        nodes = {}
-    elif not isinstance(nodes, dict):
-        check.add(f"nodes is a mapping of node id -> node, got {_kind(nodes)}", "nodes", data, "nodes")
-        nodes = {}
+    nodes = _section(check, data, "nodes", dict, "a mapping of node id -> node")
     for node_id, node in nodes.items():
         _add_node(graph, check, nodes, node_id, node)
-
-    links = data.get("links")
-    if links is None:
-        links = []
-    elif not isinstance(links, list):
-        check.add(f"links is a list of 'node.output -> node.input', got {_kind(links)}",
-                  "links", data, "links")
-        links = []
+    links = _section(check, data, "links", list, "a list of 'node.output -> node.input'")
     for i, text in enumerate(links):
         _add_link(graph, check, links, i, text, nodes)
-
-    inputs = data.get("inputs")
-    if inputs is None:
-        inputs = {}
-    elif not isinstance(inputs, dict):
-        check.add(f"inputs is a mapping of name -> node.param, got {_kind(inputs)}",
-                  "inputs", data, "inputs")
-        inputs = {}
+    inputs = _section(check, data, "inputs", dict, "a mapping of name -> node.param")
     for name, entry in inputs.items():
         _add_input(graph, check, inputs, name, entry)
-
-    groups = data.get("groups")
-    if groups is None:
-        groups = []
-    elif not isinstance(groups, list):
-        check.add(f"groups is a list of {{title, color, nodes}}, got {_kind(groups)}",
-                  "groups", data, "groups")
-        groups = []
+    groups = _section(check, data, "groups", list, "a list of {title, color, nodes}")
     for i, entry in enumerate(groups):
         _add_group(graph, check, groups, i, entry)
     return graph, check.problems
@@ -350,6 +324,17 @@ def _add_group(graph, check, groups, i, entry) -> None:
                       entry, "nodes")
             return
     graph.groups.append(Group(title, tuple(color), list(dict.fromkeys(members))))
+
+
+def _section(check, data: dict, key: str, kind: type, what: str):
+    """data[key] when it is of `kind`; missing: empty; anything else: a problem, and empty."""
+    value = data.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        check.add(f"{key} is {what}, got {_kind(value)}", key, data, key)
+        return kind()
+    return value
 
 
 def _add_node(graph, check, nodes, node_id, node) -> None:
