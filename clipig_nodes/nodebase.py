@@ -69,6 +69,12 @@ class Source(NodeType):
     def lr_factors(p) -> dict:
         return {}
 
+    @staticmethod
+    def init_size(p):
+        """[width, height] of the largest image init makes on its way to the resolution
+        (noise drawn at another size, say), for the memory check; None: the resolution."""
+        return None
+
 
 class Model(NodeType):
     """Base of the CLIP models: features and targets linked to one use it."""

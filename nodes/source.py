@@ -41,6 +41,10 @@ class Pixels(Source):
         return {"pixels": pixels.float().contiguous()}
 
     @staticmethod
+    def init_size(p):
+        return p.value("init_resolution")
+
+    @staticmethod
     def render(state, p):
         return state["pixels"]
 

@@ -126,3 +126,23 @@ def test_estimate_follows_the_real_peak(tmp_path, tiny_clip):
     big = peak_and_estimate(run_graph(4096, 4, 224, False), tiny_clip, tmp_path)
     ratio = (big[1] - base[1]) / (big[0] - base[0])
     assert 0.8 < ratio < 1.4, (ratio, base, big)
+
+
+def test_initial_noise_larger_than_the_image_counts(tmp_path, tiny_clip, monkeypatch):
+    # noise drawn at 16384 x 16384 before it is resized to 448 x 224 takes 3.2 GB by itself;
+    # 1400M is 1.47 GB
+    # (found by the fuzz test: a run peaked at 3.6 GB under a 1.4 GB limit)
+    g = strawberries()
+    g.set_param("pixels", "init_resolution", [16384, 16384])
+    path = tmp_path / "big-init.graph.yaml"
+    save_graph(g, path)
+    monkeypatch.setenv("CLIPIG_NODES_MEMORY", "1400M")
+    result = cli("run", path, "-o", f"{tmp_path}/out/", "--model", tiny_clip, "--device", "cpu",
+                 "-v", "0")
+    assert result.returncode == 1
+    assert re.fullmatch(rf"{re.escape(str(path))}: this run needs about [\d.]+ GB of memory, the "
+                        r"machine has 1.5 GB free: lower the source's init_resolution "
+                        r"\(16384 x 16384\)", result.stderr.strip()), result.stderr
+    parts = memory.estimate((448, 224), [], memory.model_cost("ViT-B/32"),
+                            init_size=(16384, 16384)).parts
+    assert parts["initial image"] == 2 * 3 * 16384 * 16384 * 4

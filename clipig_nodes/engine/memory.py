@@ -19,6 +19,8 @@ The formula (P = 3 * width * height * 4, the pixels of the image):
           + 2 * B * 3 * S * S * 4                        (the views resized to CLIP's S x S)
           + 4 * B * 3 * S * S * 4 per constraint          (padded and blurred copies)
           + B * per_view                                 (CLIP activations, forward+backward)
+        + 2 * 3 * w0 * h0 * 4                            (when the source's init makes a w0 x h0
+                                                          image first: it and its resized copy)
         + SLACK
 
 per_view is measured (python -m clipig_nodes.benchmarks.memory): for ViT-B/32 and the
@@ -44,6 +46,7 @@ FLOAT = 4                   # bytes per float32 value
 SLACK = 64 * MB             # allocator rounding, small tensors, Python objects
 PEAK_FACTOR = 1.45          # real peak / saved bytes, measured for ViT-B/32 (39.6 / 27.6 MB)
 BF16_FACTOR = 0.55
+INIT_COPIES = 2             # the source's initial image at its own size, and its resize
 PIXEL_COPIES = 8            # float32 copies of the image besides the optimizer's states
 STAGE_COPIES = 6            # float32-sized copies per value of a materialised stage output
 OPTIMIZER_STATES = {"adam": 2, "sgd": 0, "sparse_adam": 1, "adadelta": 2, "rmsprob": 3,
@@ -124,9 +127,13 @@ class Estimate:
     parts: dict                     # what -> bytes, for the message and the tests
     targets: list                   # TargetShape, for the knob to turn
     resolution: tuple
+    init_size: tuple | None = None
 
     def knob(self) -> str:
-        """What to lower: the target with the most views, else the resolution."""
+        """What to lower: the source's init size when that is the largest part, else the
+        target with the most views, else the resolution."""
+        if self.init_size and self.parts["initial image"] == max(self.parts.values()):
+            return f"lower the source's init_resolution ({self.init_size[0]} x {self.init_size[1]})"
         big = max(self.targets, key=lambda t: t.batch_size, default=None)
         if big is not None and big.batch_size > 1:
             return f"lower target '{big.name}' batch_size ({big.batch_size}) or the resolution"
@@ -135,7 +142,7 @@ class Estimate:
 
 def estimate(resolution: tuple, targets: Iterable[TargetShape], model: ModelCost,
              optimizer: str = "adam", precision: str = "fp32",
-             model_loaded: bool = False) -> Estimate:
+             model_loaded: bool = False, init_size: tuple | None = None) -> Estimate:
     """Bytes a run needs (see the module doc for the formula)."""
     width, height = (int(v) for v in resolution)
     targets = list(targets)
@@ -150,8 +157,11 @@ def estimate(resolution: tuple, targets: Iterable[TargetShape], model: ModelCost
         chain = sum(STAGE_COPIES * 3 * int(w) * int(h) * FLOAT for w, h in t.sides)
         parts[f"target '{t.name}'"] = int(t.batch_size * (chain + 2 * view
                                                           + 4 * view * t.constraints + activation))
+    if init_size:
+        init_size = tuple(int(v) for v in init_size)
+        parts["initial image"] = INIT_COPIES * 3 * init_size[0] * init_size[1] * FLOAT
     parts["other"] = SLACK
-    return Estimate(sum(parts.values()), parts, targets, (width, height))
+    return Estimate(sum(parts.values()), parts, targets, (width, height), init_size)
 
 
 # --- what the device has ------------------------------------------------------------------------

@@ -63,8 +63,9 @@ def initial_pixels(resolution: tuple[int, int], mean, std, image: str | None,
         x = cover_resize(load_rgb(path), start)[None]
     else:
         w, h = start
-        noise = torch.randn((1, 3, h, w), generator=generator)
-        x = noise * torch.tensor(std).view(1, 3, 1, 1) + torch.tensor(mean).view(1, 3, 1, 1)
+        # in place: one image-sized copy, what the memory check counts (INIT_COPIES)
+        x = torch.randn((1, 3, h, w), generator=generator)
+        x.mul_(torch.tensor(std).view(1, 3, 1, 1)).add_(torch.tensor(mean).view(1, 3, 1, 1))
     if (x.shape[-1], x.shape[-2]) != tuple(resolution):
         x = F.interpolate(x, size=(resolution[1], resolution[0]), mode="bicubic",
                           align_corners=False)

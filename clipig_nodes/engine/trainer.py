@@ -132,8 +132,10 @@ class Trainer:
         shapes = memory.target_shapes(self.program, None,
                                       lambda stage, name: StageParams(stage, ctx, 1).value(name),
                                       resolution)
+        source = self.program.source
+        init_size = None if self.started else source.node_type.init_size(self._source_params(ctx))
         needed = memory.estimate(resolution, shapes, model, self.program.train.params["optimizer"],
-                                 self.options.precision, model_loaded=True)
+                                 self.options.precision, model_loaded=True, init_size=init_size)
         memory.check_fits(needed, memory.available_bytes(str(self.device)), str(self.device))
 
     def _setup(self, ctx: EpochContext) -> None:

@@ -19,7 +19,8 @@ from .scenes import Scene, all_scenes
 
 def toy_graph(scene: Scene, model_path, *, source: str = "pixels", cutouts: bool = False,
               resolution: int = 64, epochs: int = 100, learnrate: float = 1.0,
-              batch_size: int = 4, seed: int = 0, source_params: dict | None = None) -> Graph:
+              batch_size: int = 4, seed: int = 0, source_params: dict | None = None,
+              train_params: dict | None = None) -> Graph:
     """source -> (random shift | cutouts) -> target(text) -> train."""
     graph = Graph(f"toy world: {scene.caption}")
     params = {"resolution": [resolution, resolution]}
@@ -46,7 +47,8 @@ def toy_graph(scene: Scene, model_path, *, source: str = "pixels", cutouts: bool
     graph.connect("text", "feature", "target", "features")
     graph.add_node("train", "train", {"epochs": epochs, "learnrate": learnrate,
                                       "model": str(model_path), "device": "cpu",
-                                      "seed": seed, "snapshot_interval": 0})
+                                      "seed": seed, "snapshot_interval": 0,
+                                      **(train_params or {})})
     graph.connect("target", "target", "train", "targets")
     return graph
 

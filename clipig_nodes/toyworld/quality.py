@@ -53,11 +53,13 @@ class Setting:
     cutouts: bool = False
     learnrate: float = 1.0
     source_params: tuple = ()
+    train_params: tuple = ()         # e.g. (("learnrate_scale", "1 - t"),): a schedule
 
     def graph(self, scene, model, epochs, seed, resolution):
         return toy_graph(scene, model, source=self.source, cutouts=self.cutouts,
                          resolution=resolution, epochs=epochs, learnrate=self.learnrate,
-                         seed=seed, source_params=dict(self.source_params))
+                         seed=seed, source_params=dict(self.source_params),
+                         train_params=dict(self.train_params))
 
 
 # Each source at the learning rate that worked best for it in a short sweep on the
