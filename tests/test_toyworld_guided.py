@@ -47,7 +47,7 @@ def test_pixels_paint_a_red_square_on_yellow(toy_clip, one_thread):
 @pytest.mark.parametrize("name", ["pixels + cutouts", "fourier", "pyramid"])
 def test_each_source_and_cutouts_paint_the_asked_colours(toy_clip, one_thread, name):
     setting = next(s for s in quality.SETTINGS if s.name == name)
-    other = Scene("circle", "blue", "green")    # (Fourier drifts to white: see docs/quality.md)
+    other = Scene("circle", "blue", "green")
     _, asked = _guided(toy_clip, setting)
     _, asked_other = _guided(toy_clip, setting, other)
 
@@ -67,3 +67,22 @@ def test_run_one_scores_every_snapshot_and_the_final_image(toy_clip, one_thread)
     assert all(0 <= v <= 1 for v in score.curve)
     assert score.curve[-1] > 1 / 168              # better than chance among the captions
     assert 0 <= score.hf <= 1
+
+
+def test_an_ensemble_adds_a_model_node_and_its_own_feature(toy_clip, one_thread):
+    from clipig_nodes.toyworld.guide import toy_graph
+    graph = toy_graph(RED_SQUARE, toy_clip, source="fourier_pixels", cutouts=True,
+                      learnrate=3, source_params=dict(quality.FOURIER), ensemble=(toy_clip,))
+    models = [n for n in graph.nodes.values() if n.type == "clip_model"]
+    assert [m.params["name"] for m in models] == [str(toy_clip)]
+    into_target = sorted(link.src for link in graph.links if link.dst == "target"
+                         and link.dst_socket == "features")
+    assert into_target == ["text", "text2"]
+    assert any(link.src == models[0].id and link.dst == "text2" for link in graph.links)
+    result = run_graph(graph)
+    assert judge(result.pixels, RED_SQUARE).in_role
+
+
+def test_the_held_out_model_never_guides():
+    with pytest.raises(ValueError, match="held-out"):
+        quality.Setting("cheat", "pixels", more_guides=(quality.HELD_OUT_SEED,))

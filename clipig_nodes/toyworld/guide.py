@@ -20,8 +20,10 @@ from .scenes import Scene, all_scenes
 def toy_graph(scene: Scene, model_path, *, source: str = "pixels", cutouts: bool = False,
               resolution: int = 64, epochs: int = 100, learnrate: float = 1.0,
               batch_size: int = 4, seed: int = 0, source_params: dict | None = None,
-              train_params: dict | None = None) -> Graph:
-    """source -> (random shift | cutouts) -> target(text) -> train."""
+              train_params: dict | None = None, cutout_params: dict | None = None,
+              ensemble: tuple = ()) -> Graph:
+    """source -> (random shift | cutouts) -> target(text) -> train; `ensemble`: more
+    model paths, each with a clip_model node and its own text feature in the target."""
     graph = Graph(f"toy world: {scene.caption}")
     params = {"resolution": [resolution, resolution]}
     if source == "pixels":
@@ -32,7 +34,8 @@ def toy_graph(scene: Scene, model_path, *, source: str = "pixels", cutouts: bool
     if cutouts:
         # as many views as the shift chain makes, so both see the same number per epoch
         graph.add_node("cutouts", "cutouts", {"count": batch_size, "size": 32,
-                                              "min_size": 0.6, "max_size": 1.0})
+                                              "min_size": 0.6, "max_size": 1.0,
+                                              **(cutout_params or {})})
         batch_size = 1
         graph.connect(previous, "image", "cutouts", "image")
         previous = "cutouts"
@@ -45,6 +48,11 @@ def toy_graph(scene: Scene, model_path, *, source: str = "pixels", cutouts: bool
     graph.connect(previous, "image", "target", "image")
     graph.add_node("text_feature", "text", {"text": scene.caption})
     graph.connect("text", "feature", "target", "features")
+    for i, path in enumerate(ensemble, start=2):
+        graph.add_node("clip_model", f"model{i}", {"name": str(path)})
+        graph.add_node("text_feature", f"text{i}", {"text": scene.caption})
+        graph.connect(f"model{i}", "model", f"text{i}", "model")
+        graph.connect(f"text{i}", "feature", "target", "features")
     graph.add_node("train", "train", {"epochs": epochs, "learnrate": learnrate,
                                       "model": str(model_path), "device": "cpu",
                                       "seed": seed, "snapshot_interval": 0,

@@ -27,6 +27,7 @@ import torch
 from .guide import Judge, toy_graph
 from .judge import high_frequency_share, judge
 from .scenes import Scene
+from .train import cached_model
 
 # Ten prompts over every shape and colour, each colour at least once in each role.
 PROMPTS = (
@@ -44,6 +45,7 @@ PROMPTS = (
 
 
 EVERY = 10                      # epochs between held-out scores of a run
+GUIDE_SEED, HELD_OUT_SEED = 0, 1
 
 
 @dataclass(frozen=True)
@@ -54,26 +56,41 @@ class Setting:
     learnrate: float = 1.0
     source_params: tuple = ()
     train_params: tuple = ()         # e.g. (("learnrate_scale", "1 - t"),): a schedule
+    cutout_params: tuple = ()        # over toy_graph's cutouts params
+    more_guides: tuple = ()          # seeds of more toy CLIPs guiding with seed 0's (an ensemble)
+
+    def __post_init__(self):
+        if HELD_OUT_SEED in self.more_guides:
+            raise ValueError("the held-out toy CLIP never guides a run")
 
     def graph(self, scene, model, epochs, seed, resolution):
         return toy_graph(scene, model, source=self.source, cutouts=self.cutouts,
                          resolution=resolution, epochs=epochs, learnrate=self.learnrate,
                          seed=seed, source_params=dict(self.source_params),
-                         train_params=dict(self.train_params))
+                         train_params=dict(self.train_params),
+                         cutout_params=dict(self.cutout_params),
+                         ensemble=tuple(cached_model(s) for s in self.more_guides))
 
 
-# Each source at the learning rate that worked best for it in a short sweep on the
-# first three prompts (pixels: 3 and 10; Fourier: 1, 5, 20, 40 at decay 1, 1.5 and 2;
-# pyramid: 10); cutouts keep their source's rate. See docs/quality.md.
-FOURIER = (("decay", 2.0),)
+# Each source at the learning rate and params that did best in short sweeps (docs/quality.md):
+# pixels at 10 (of 3 and 10); Fourier at 3 with decay 1.5, plain RGB (the toy world's colours
+# are the RGB cube's corners, which ImageNet's decorrelated colour reaches slowly) and a small
+# initial spectrum (of rates 1-50, decays 1-2.5, with and without decorrelation); pyramid at
+# 10. Cutouts keep their source's settings. The ensembles add the toy CLIP of seed 2 to the
+# guide (seed 1 stays held out).
+FOURIER = (("decay", 1.5), ("decorrelate", False), ("init_noise", 0.001))
+HALVING = (("learnrate_scale", "1 - t/2"),)
 SETTINGS = (
     Setting("pixels", "pixels", learnrate=10),
     Setting("pixels + cutouts", "pixels", cutouts=True, learnrate=10),
-    Setting("fourier", "fourier_pixels", learnrate=5, source_params=FOURIER),
-    Setting("fourier + cutouts", "fourier_pixels", cutouts=True, learnrate=5,
+    Setting("fourier", "fourier_pixels", learnrate=3, source_params=FOURIER),
+    Setting("fourier + cutouts", "fourier_pixels", cutouts=True, learnrate=3,
             source_params=FOURIER),
     Setting("pyramid", "pyramid_pixels", learnrate=10),
     Setting("pyramid + cutouts", "pyramid_pixels", cutouts=True, learnrate=10),
+    Setting("pixels + ensemble", "pixels", learnrate=10, more_guides=(2,)),
+    Setting("fourier + cutouts + ensemble", "fourier_pixels", cutouts=True, learnrate=3,
+            source_params=FOURIER, train_params=HALVING, more_guides=(2,)),
 )
 
 
@@ -124,10 +141,8 @@ def run_one(setting, scene, model, judge_model: Judge, epochs, seed, resolution,
 
 def benchmark(settings=SETTINGS, prompts=PROMPTS, seeds=(0, 1, 2), epochs=100, every=EVERY,
               resolution=64, log=None) -> list[SettingResult]:
-    from .train import cached_model
-
-    guide = cached_model(0, log=log)
-    held_out = Judge(cached_model(1, log=log))
+    guide = cached_model(GUIDE_SEED, log=log)
+    held_out = Judge(cached_model(HELD_OUT_SEED, log=log))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -158,7 +173,7 @@ def epochs_to_reach(curve, goal, every, epochs) -> int | None:
 def report(results: list[SettingResult], epochs: int, every: int) -> str:
     baseline = next((r for r in results if r.setting.name == "pixels"), None)
     n_prompts = len({i for _, i in results[0].runs})
-    lines = [f"{'setting':<20} {'score':>6} {'epochs':>7} {'hf':>6} {'in role':>8}"]
+    lines = [f"{'setting':<30} {'score':>6} {'epochs':>7} {'hf':>6} {'in role':>8}"]
     for result in results:
         seeds = result.seeds()
         score = statistics.median(result.final_score(s) for s in seeds)
@@ -171,6 +186,6 @@ def report(results: list[SettingResult], epochs: int, every: int) -> str:
             reach = f">{epochs}" if median == big else str(median)
         hf = statistics.median(result.hf(s) for s in seeds)
         role = statistics.median_low(result.in_role(s) for s in seeds)
-        lines.append(f"{result.setting.name:<20} {score:6.3f} {reach:>7} {hf:6.3f} "
+        lines.append(f"{result.setting.name:<30} {score:6.3f} {reach:>7} {hf:6.3f} "
                      f"{role:>5}/{n_prompts}")
     return "\n".join(lines)
