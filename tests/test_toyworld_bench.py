@@ -48,3 +48,37 @@ def test_bad_counts_are_refused(capsys):
     assert "--prompts: must be 1..10, got 11" in capsys.readouterr().err
     assert bench_cmd.run(parser.parse_args(["--quality", "--seeds", "0"])) == 2
     assert "--seeds: must be 1..N, got 0" in capsys.readouterr().err
+
+
+def test_grid_puts_each_setting_in_a_row_and_each_prompt_in_a_column():
+    import torch
+
+    from clipig_nodes.toyworld.quality import LABEL_WIDTH, grid
+    results = []
+    for row, setting in enumerate(SETTINGS[:2]):
+        result = SettingResult(setting)
+        for prompt in range(3):
+            image = torch.zeros(3, 8, 8, dtype=torch.uint8)
+            image[0], image[1] = 100 * row, 50 * prompt
+            result.runs[0, prompt] = RunScore([0.5], True, 0.5, 0.1, image)
+            result.runs[1, prompt] = RunScore([0.5], True, 0.5, 0.1, image + 1)  # another seed
+        results.append(result)
+    sheet = grid(results, seed=0, scale=2)
+    assert sheet.size == (LABEL_WIDTH + 3 * 16, 2 * 16)
+    for row in range(2):
+        for prompt in range(3):
+            x, y = LABEL_WIDTH + prompt * 16 + 8, row * 16 + 8
+            assert sheet.getpixel((x, y)) == (100 * row, 50 * prompt, 0)
+
+
+def test_grid_path_is_refused_before_any_run(tmp_path):
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"mine")
+    for value, message in ((taken, "exists (bench never overwrites a file)"),
+                           (tmp_path / "no" / "g.png", "does not exist"),
+                           (tmp_path / "g.jpg", "must end in .png")):
+        done = subprocess.run([sys.executable, "main.py", "bench", "--quality", "--grid",
+                               str(value)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr and done.stdout == ""
+    assert taken.read_bytes() == b"mine"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -30,6 +31,9 @@ def add_arguments(parser) -> None:
     quality.add_argument("--prompts", type=int, default=10, help="the first N of the 10 prompts")
     quality.add_argument("--settings", default=None,
                          help="comma-separated setting names (default: all; see the table)")
+    quality.add_argument("--grid", default=None, metavar="PNG",
+                         help="also write seed 0's final images as one picture (a row per "
+                              "setting, a column per prompt); never overwrites a file")
 
 
 def run(args) -> int:
@@ -71,6 +75,9 @@ def run_quality(args) -> int:
         if value is not None and (value < 1 or (top and value > top)):
             print(f"bench {option}: must be 1..{top or 'N'}, got {value}", file=sys.stderr)
             return 2
+    grid = _grid_path(args.grid)
+    if grid is False:
+        return 1
     epochs = args.epochs or 100
     settings = [known[n] for n in names] if names else quality.SETTINGS
     try:
@@ -81,4 +88,44 @@ def run_quality(args) -> int:
         print(f"bench --quality: {exc}", file=sys.stderr)
         return 1
     print(quality.report(results, epochs, quality.EVERY))
+    if grid is not None:
+        return _write_grid(quality.grid(results, seed=0), grid)
+    return 0
+
+
+def _grid_path(value):
+    """The --grid path, None without one, False (after a message) when it cannot be written:
+    checked before the runs, so a long benchmark does not end in a refusal."""
+    from pathlib import Path
+    if value is None:
+        return None
+    path = Path(value).expanduser()
+    if path.suffix.lower() != ".png":
+        problem = "must end in .png"
+    elif os.path.lexists(path):
+        problem = "exists (bench never overwrites a file)"
+    elif not path.parent.is_dir():
+        problem = f"folder {path.parent} does not exist"
+    else:
+        return path
+    print(f"bench --grid {value}: {problem}", file=sys.stderr)
+    return False
+
+
+def _write_grid(image, path) -> int:
+    import io
+
+    from ..yamlio import write_new
+    data = io.BytesIO()
+    image.save(data, format="PNG")
+    try:
+        write_new(path, data.getvalue())
+    except FileExistsError:
+        print(f"bench --grid {path}: exists (made while the benchmark ran); not overwritten",
+              file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"bench --grid {path}: cannot write: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"grid: {path}", file=sys.stderr)
     return 0

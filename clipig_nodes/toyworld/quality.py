@@ -100,6 +100,7 @@ class RunScore:
     in_role: bool
     colour_share: float
     hf: float
+    image: torch.Tensor | None = None    # the final image, [3,H,W] uint8, for the grid
 
 
 @dataclass
@@ -136,7 +137,8 @@ def run_one(setting, scene, model, judge_model: Judge, epochs, seed, resolution,
     images = [images[epoch] for epoch in sorted(images)]
     scores = judge_model.score(torch.cat([i.float() for i in images]), scene).tolist()
     verdict = judge(final, scene)
-    return RunScore(scores, verdict.in_role, verdict.colour_share, high_frequency_share(final))
+    return RunScore(scores, verdict.in_role, verdict.colour_share, high_frequency_share(final),
+                    final[0].float().clamp(0, 1).mul(255).round().to(torch.uint8))
 
 
 def benchmark(settings=SETTINGS, prompts=PROMPTS, seeds=(0, 1, 2), epochs=100, every=EVERY,
@@ -189,3 +191,26 @@ def report(results: list[SettingResult], epochs: int, every: int) -> str:
         lines.append(f"{result.setting.name:<30} {score:6.3f} {reach:>7} {hf:6.3f} "
                      f"{role:>5}/{n_prompts}")
     return "\n".join(lines)
+
+
+LABEL_WIDTH = 220               # pixels left of each grid row for the setting's name
+
+
+def grid(results: list[SettingResult], seed: int, scale: int = 2):
+    """A PIL image of the final images of one seed: a row per setting (named on the left),
+    a column per prompt in PROMPTS order, each image `scale` times its size."""
+    from PIL import Image, ImageDraw
+
+    rows = [[r.image for (s, _), r in sorted(result.runs.items()) if s == seed]
+            for result in results]
+    side = rows[0][0].shape[-1] * scale
+    sheet = Image.new("RGB", (LABEL_WIDTH + side * max(map(len, rows)), side * len(rows)),
+                      "white")
+    draw = ImageDraw.Draw(sheet)
+    for y, (result, images) in enumerate(zip(results, rows)):
+        draw.text((6, y * side + side // 2 - 6), result.setting.name, fill="black")
+        for x, image in enumerate(images):
+            tile = Image.fromarray(image.permute(1, 2, 0).numpy()).resize((side, side),
+                                                                         Image.NEAREST)
+            sheet.paste(tile, (LABEL_WIDTH + x * side, y * side))
+    return sheet
