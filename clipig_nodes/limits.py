@@ -30,3 +30,8 @@ MAX_EPOCHS = 10_000_000
 
 # quantize: a step above this maps any image to one value.
 MAX_QUANTIZE_STEP = 256.0
+
+# learnrate and learnrate_scale, each: a million times the base rate already moves every
+# pixel across its whole range in one step, and the product of both (times the largest base
+# rate, 20) stays far inside float32, which the optimizers compute in.
+LEARNRATE_LIMIT = 1e6

@@ -2,7 +2,7 @@
 
 import re
 
-from clipig_nodes.limits import MAX_EPOCHS
+from clipig_nodes.limits import LEARNRATE_LIMIT, MAX_EPOCHS
 from clipig_nodes.output_names import output_problem
 from clipig_nodes.registry import (IMAGE, SINK, TARGET, TR, Enum, Float, Int, NodeType, Param,
                                    Socket, Text)
@@ -28,8 +28,11 @@ class Train(NodeType):
         Int("epochs", 300, "Number of epochs (optimizer steps).", minimum=0, maximum=MAX_EPOCHS),
         Int("start_epoch", 0, "First epoch index (to resume a run).", minimum=0,
             maximum=MAX_EPOCHS),
-        Float("learnrate", 1.0, "Multiplier on the optimizer's base rate.", groups=TR),
-        Float("learnrate_scale", 1.0, "Second multiplier, for schedules such as 1 - t.", groups=TR),
+        # bounded so that base rate x learnrate x learnrate_scale stays a float32 number
+        Float("learnrate", 1.0, "Multiplier on the optimizer's base rate.", groups=TR,
+              minimum=-LEARNRATE_LIMIT, maximum=LEARNRATE_LIMIT),
+        Float("learnrate_scale", 1.0, "Second multiplier, for schedules such as 1 - t.", groups=TR,
+              minimum=-LEARNRATE_LIMIT, maximum=LEARNRATE_LIMIT),
         Enum("optimizer", OPTIMIZERS, "adam",
              "adam (base rate 0.01), sgd (10), sparse_adam (CLIPig: plain RMSprop, 0.01), "
              "adadelta (20), rmsprob (CLIPig's spelling: centered RMSprop, 0.003), rmsprop."),

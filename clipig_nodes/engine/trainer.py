@@ -27,7 +27,7 @@ import torch
 from . import memory
 from .clipmodel import ClipModel, load_clip
 from .device import resolve_device
-from .errors import EngineError, is_out_of_memory, out_of_memory_error
+from .errors import EngineError, in_node, is_out_of_memory, out_of_memory_error
 from .executor import Executor, call_node
 from .optimizers import base_rate, make_optimizer
 from .params import EpochContext, StageParams
@@ -229,7 +229,9 @@ class Trainer:
         loss = self.forward_backward(ctx)
         if loss is None:
             return torch.zeros((), device=self.device)
-        self.optimizer.step()
+        train = self.program.train
+        with in_node(train.id, train.type):       # the optimizer is the train node's
+            self.optimizer.step()
         return loss
 
     def forward_backward(self, ctx: EpochContext) -> torch.Tensor | None:

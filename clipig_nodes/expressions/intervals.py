@@ -275,6 +275,10 @@ def mod(a: Interval, b: Interval) -> Interval:
     if b.contains(0):
         raise RangeFailure("takes a remainder (%) by zero")
     integral = a.integral and b.integral
+    if not integral:        # a float and an int: the host converts the int to a float
+        for x in _ends(a) + _ends(b):
+            if isinstance(x, int) and abs(x) > MAX_FLOAT:
+                raise _too_large_for_float(x, x)
     if b.lo > 0:
         if a.lo >= 0 and a.hi < b.lo:
             return Interval(a.lo, a.hi, integral, any_nan(a, b))
