@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import stat
 import tempfile
 from pathlib import Path
@@ -273,51 +274,120 @@ def _umask() -> int:
     return mask
 
 
+def _unnamed_file(folder: Path) -> int | None:
+    """A descriptor of a file with no name yet in `folder` (Linux O_TMPFILE): a process
+    killed before the file gets its name leaves nothing behind. None where the OS or the
+    file system has no such files."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY, 0o666)     # the umask applies
+    except OSError:
+        return None
+
+
+def _fill(fd: int, payload: bytes) -> None:
+    with os.fdopen(fd, "wb", closefd=False) as f:
+        f.write(payload)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _name_unnamed(fd: int, path: Path) -> None:
+    """Give the unnamed file its name; FileExistsError when the name is taken."""
+    os.link(f"/proc/self/fd/{fd}", path, follow_symlinks=True)
+
+
+def _temp_name(folder: Path, name: str) -> Path:
+    return folder / f".{name}.{secrets.token_hex(4)}.tmp"
+
+
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     """Write a file so that a crash leaves either the old file or the new one, never half.
 
     The content goes to a temporary file in the same folder, is flushed to disk,
-    then renamed over the target (an atomic step on POSIX and Windows).
+    then renamed over the target (an atomic step on POSIX and Windows). On Linux the
+    temporary file has no name while it is written, so a process killed meanwhile
+    leaves no litter; it is named only for the rename.
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = path.parent if str(path.parent) else Path(".")
+    fd = _unnamed_file(folder)
+    if fd is not None:
+        tmp = _temp_name(folder, path.name)
+        try:
+            _fill(fd, payload)
+            try:
+                _name_unnamed(fd, tmp)
+            except OSError:        # no links from /proc here: the named way below
+                tmp = None
+        finally:
+            os.close(fd)
+        if tmp is not None:
+            _replace_or_remove(tmp, path)
+            return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; give the usual file mode
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
+        _fill(fd, payload)
+    except BaseException:
+        os.close(fd)
+        _remove(tmp)
+        raise
+    os.close(fd)
+    _replace_or_remove(tmp, path)
+
+
+def _replace_or_remove(tmp, path) -> None:
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _remove(tmp)
         raise
+
+
+def _remove(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def write_new(path: str | os.PathLike, data: bytes | str) -> None:
     """Create `path` with `data`, complete or not at all; FileExistsError when the name is
     taken by anything (a file, a folder, a symbolic link, even a dangling one).
 
-    The content is written to a temporary file first, then hard-linked to the name: the
-    link is atomic and fails on an existing name, so the name is claimed and filled in one
-    step (two writers racing for one name: one wins, the other gets FileExistsError; a
-    crash leaves no empty or half file). Where the file system has no hard links, the name
-    is claimed with O_EXCL and the content renamed over it.
+    The content is written to a file with no name (Linux) or a temporary one first, then
+    hard-linked to the name: the link is atomic and fails on an existing name, so the name
+    is claimed and filled in one step (two writers racing for one name: one wins, the
+    other gets FileExistsError; a crash leaves no empty or half file, and on Linux no
+    temporary one). Where the file system has no hard links, the name is claimed with
+    O_EXCL and the content renamed over it.
     """
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = path.parent if str(path.parent) else Path(".")
+    fd = _unnamed_file(folder)
+    if fd is not None:
+        try:
+            _fill(fd, payload)
+            try:
+                _name_unnamed(fd, path)
+                return
+            except FileExistsError:
+                raise
+            except OSError:        # no links from /proc here: the named way below
+                pass
+        finally:
+            os.close(fd)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         os.chmod(tmp, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
+        _fill(fd, payload)
+        os.close(fd)
+        fd = None
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -326,7 +396,6 @@ def write_new(path: str | os.PathLike, data: bytes | str) -> None:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
             os.replace(tmp, path)
     finally:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if fd is not None:
+            os.close(fd)
+        _remove(tmp)
