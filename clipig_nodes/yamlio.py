@@ -295,8 +295,15 @@ def _fill(fd: int, payload: bytes) -> None:
 
 
 def _name_unnamed(fd: int, path: Path) -> None:
-    """Give the unnamed file its name; FileExistsError when the name is taken."""
-    os.link(f"/proc/self/fd/{fd}", path, follow_symlinks=True)
+    """Give the unnamed file its name; FileExistsError when the name is taken.
+
+    linkat(AT_SYMLINK_FOLLOW) on /proc/self/fd/N; os.link calls linkat only with a dir_fd
+    (plain link() would link the /proc entry itself and fail across devices)."""
+    proc = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(str(fd), path, src_dir_fd=proc, follow_symlinks=True)
+    finally:
+        os.close(proc)
 
 
 def _temp_name(folder: Path, name: str) -> Path:

@@ -103,10 +103,14 @@ def test_convert_never_replaces_a_symbolic_link(tmp_path, force):
 
 def test_convert_onto_a_read_only_file_system(tmp_path, monkeypatch, capsys):
     import tempfile
+
+    from clipig_nodes import yamlio
     src = graph_file(tmp_path)
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+    # a read-only file system refuses both an unnamed file (O_TMPFILE) and a named one
+    monkeypatch.setattr(yamlio, "_unnamed_file", lambda folder: None)
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
     rc = cli_main(["convert", str(src), str(tmp_path / "x.yaml")])
     err = capsys.readouterr().err

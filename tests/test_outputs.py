@@ -220,3 +220,19 @@ def test_a_process_killed_while_writing_leaves_no_file_behind(tmp_path, name):
     assert os.waitstatus_to_exitcode(status) == 9
     left = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert left == ({"x.png": b"old"} if name == "write_atomic" else {})
+
+
+def test_files_are_written_without_a_temporary_name_on_linux(tmp_path, monkeypatch):
+    import tempfile
+
+    from clipig_nodes import yamlio
+
+    def named_temp(*args, **kwargs):
+        raise AssertionError("a named temporary file was used")
+    monkeypatch.setattr(tempfile, "mkstemp", named_temp)
+    yamlio.write_new(tmp_path / "a.png", b"first")
+    yamlio.write_atomic(tmp_path / "a.png", b"second")
+    with pytest.raises(FileExistsError):
+        yamlio.write_new(tmp_path / "a.png", b"third")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == {"a.png": b"second"}
+    assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o666 & ~yamlio._umask()
