@@ -103,14 +103,19 @@ def test_run_that_cannot_fit_is_refused_before_allocating(tmp_path, tiny_clip):
     g.set_param("pixels", "resolution", [8192, 8192])
     g.set_param("center_crop", "size", [4096, 4096])
     g.set_param("random_sampler", "batch_size", 4096)
-    path = tmp_path / "huge.graph.yaml"
-    save_graph(g, path)
+    refused(g, tmp_path, tiny_clip, r"this run needs about [\d,]+ GB of memory, the machine has "
+            r"[\d.,]+ GB free: lower target 'random_sampler' batch_size \(4096\) or the resolution")
+
+
+def refused(graph, tmp_path, tiny_clip, message):
+    """`run` of the graph ends with exit 1 and `message` (a regex) before writing anything."""
+    path = tmp_path / "refused.graph.yaml"
+    save_graph(graph, path)
     result = cli("run", path, "-o", f"{tmp_path}/out/", "--model", tiny_clip, "--device", "cpu",
                  "-v", "0")
     assert result.returncode == 1
-    assert re.fullmatch(rf"{re.escape(str(path))}: this run needs about [\d,]+ GB of memory, the "
-                        r"machine has [\d.,]+ GB free: lower target 'random_sampler' batch_size "
-                        r"\(4096\) or the resolution", result.stderr.strip()), result.stderr
+    assert re.fullmatch(rf"{re.escape(str(path))}: {message}", result.stderr.strip()), \
+        result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
@@ -129,20 +134,13 @@ def test_estimate_follows_the_real_peak(tmp_path, tiny_clip):
 
 
 def test_initial_noise_larger_than_the_image_counts(tmp_path, tiny_clip, monkeypatch):
-    # noise drawn at 16384 x 16384 before it is resized to 448 x 224 takes 3.2 GB by itself;
-    # 1400M is 1.47 GB
-    # (found by the fuzz test: a run peaked at 3.6 GB under a 1.4 GB limit)
+    # noise drawn at 16384 x 16384 before it is resized to 448 x 224 takes 3.2 GB by itself
+    # (found by the fuzz test: a run peaked at 3.6 GB under a 1.4 GB limit; 1400M is 1.47 GB)
     g = strawberries()
     g.set_param("pixels", "init_resolution", [16384, 16384])
-    path = tmp_path / "big-init.graph.yaml"
-    save_graph(g, path)
     monkeypatch.setenv("CLIPIG_NODES_MEMORY", "1400M")
-    result = cli("run", path, "-o", f"{tmp_path}/out/", "--model", tiny_clip, "--device", "cpu",
-                 "-v", "0")
-    assert result.returncode == 1
-    assert re.fullmatch(rf"{re.escape(str(path))}: this run needs about [\d.]+ GB of memory, the "
-                        r"machine has 1.5 GB free: lower the source's init_resolution "
-                        r"\(16384 x 16384\)", result.stderr.strip()), result.stderr
+    refused(g, tmp_path, tiny_clip, r"this run needs about [\d.]+ GB of memory, the machine has "
+            r"1.5 GB free: lower the source's init_resolution \(16384 x 16384\)")
     parts = memory.estimate((448, 224), [], memory.model_cost("ViT-B/32"),
                             init_size=(16384, 16384)).parts
     assert parts["initial image"] == 2 * 3 * 16384 * 16384 * 4
