@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 
 def add_arguments(parser) -> None:
@@ -75,8 +76,10 @@ def run_quality(args) -> int:
         if value is not None and (value < 1 or (top and value > top)):
             print(f"bench {option}: must be 1..{top or 'N'}, got {value}", file=sys.stderr)
             return 2
-    grid = _grid_path(args.grid)
-    if grid is False:
+    grid = Path(args.grid).expanduser() if args.grid is not None else None
+    problem = grid is not None and _grid_problem(grid)
+    if problem:
+        print(f"bench --grid {args.grid}: {problem}", file=sys.stderr)
         return 1
     epochs = args.epochs or 100
     settings = [known[n] for n in names] if names else quality.SETTINGS
@@ -93,23 +96,16 @@ def run_quality(args) -> int:
     return 0
 
 
-def _grid_path(value):
-    """The --grid path, None without one, False (after a message) when it cannot be written:
-    checked before the runs, so a long benchmark does not end in a refusal."""
-    from pathlib import Path
-    if value is None:
-        return None
-    path = Path(value).expanduser()
+def _grid_problem(path: Path) -> str | None:
+    """Why --grid cannot be written, checked before the runs so that a long benchmark does
+    not end in a refusal; None when it can."""
     if path.suffix.lower() != ".png":
-        problem = "must end in .png"
-    elif os.path.lexists(path):
-        problem = "exists (bench never overwrites a file)"
-    elif not path.parent.is_dir():
-        problem = f"folder {path.parent} does not exist"
-    else:
-        return path
-    print(f"bench --grid {value}: {problem}", file=sys.stderr)
-    return False
+        return "must end in .png"
+    if os.path.lexists(path):
+        return "exists (bench never overwrites a file)"
+    if not path.parent.is_dir():
+        return f"folder {path.parent} does not exist"
+    return None
 
 
 def _write_grid(image, path) -> int:

@@ -94,14 +94,10 @@ def _combine(fn: Fn, children: Iterable[_Node], may_int: bool,
 def _variable(name: str) -> _Node:
     """The node for a variable of the table: a plain read, a power of t or of 1 - t."""
     v = VARIABLES[name]
-    key, n = v.key, v.power
-    if not v.inverse and n == 1:
+    key = v.key
+    if not v.inverse and v.power == 1:
         return _read(key)
-    if v.inverse and n == 1:
-        return _derived(lambda c, r: 1.0 - c[key], {key})
-    if v.inverse:
-        return _derived(lambda c, r: (1.0 - c[key]) ** n, {key})
-    return _derived(lambda c, r: c[key] ** n, {key})
+    return _derived(lambda c, r: v.of(c[key]), {key})
 
 
 def _pair() -> _Node:

@@ -197,6 +197,8 @@ def _keys_read(tree) -> set[str]:
 # ------------------------------------------------------------------- the walker
 
 _COMPARISONS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_BINARY_BOUNDS = {ast.Add: iv.add, ast.Sub: iv.sub, ast.Mult: iv.mul, ast.Div: iv.div,
+                  ast.FloorDiv: iv.floordiv, ast.Mod: iv.mod, ast.Pow: iv.power}
 
 
 class _Walker:
@@ -244,20 +246,7 @@ class _Walker:
         a, b = self.walk(node.left), self.walk(node.right)
         if a is None or b is None:
             return None
-        op = type(node.op)
-        if op is ast.Add:
-            return iv.add(a, b)
-        if op is ast.Sub:
-            return iv.sub(a, b)
-        if op is ast.Mult:
-            return iv.mul(a, b)
-        if op is ast.Div:
-            return iv.div(a, b)
-        if op is ast.FloorDiv:
-            return iv.floordiv(a, b)
-        if op is ast.Mod:
-            return iv.mod(a, b)
-        return iv.power(a, b)                                 # ast.Pow (the rest is refused)
+        return _BINARY_BOUNDS[type(node.op)](a, b)      # other operators are refused earlier
 
     def _BoolOp(self, node):
         values = [v for v in (self.walk(n) for n in node.values) if v is not None]

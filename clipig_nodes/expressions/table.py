@@ -183,6 +183,11 @@ class Variable:
     inverse: bool = False
     doc: str = ""
 
+    def of(self, x):
+        """The variable's value from its key's value x (a number or a tensor)."""
+        base = 1.0 - x if self.inverse else x
+        return base if self.power == 1 else base ** self.power
+
 
 def _time_variables():
     yield Variable("epoch", TIME, "epoch", doc="the epoch index, from 0")

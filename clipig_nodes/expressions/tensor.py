@@ -563,14 +563,10 @@ def _read(key: str) -> _Node:
 def _variable(name: str) -> _Node:
     """A variable of the table: a read, or a power of t or of 1 - t (as on the host)."""
     v = VARIABLES[name]
-    key, n = v.key, v.power
-    if not v.inverse and n == 1:
+    key = v.key
+    if not v.inverse and v.power == 1:
         return _read(key)
-    if v.inverse and n == 1:
-        return _Node(fn=lambda env: 1.0 - env.vars[key])
-    if v.inverse:
-        return _Node(fn=lambda env: (1.0 - env.vars[key]) ** n)
-    return _Node(fn=lambda env: env.vars[key] ** n)
+    return _Node(fn=lambda env: v.of(env.vars[key]))
 
 
 def _time_step(env, t, a, b):

@@ -18,6 +18,7 @@ Runs use one CPU thread (the figures then do not depend on the machine's core co
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -48,6 +49,12 @@ EVERY = 10                      # epochs between held-out scores of a run
 GUIDE_SEED, HELD_OUT_SEED = 0, 1
 
 
+@functools.lru_cache(maxsize=None)
+def _guide(seed: int):
+    """A guiding toy CLIP's path, found (or trained) once per process, not once per run."""
+    return cached_model(seed)
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -69,7 +76,7 @@ class Setting:
                          seed=seed, source_params=dict(self.source_params),
                          train_params=dict(self.train_params),
                          cutout_params=dict(self.cutout_params),
-                         ensemble=tuple(cached_model(s) for s in self.more_guides))
+                         ensemble=tuple(_guide(s) for s in self.more_guides))
 
 
 # Each source at the learning rate and params that did best in short sweeps (docs/quality.md):
