@@ -193,6 +193,54 @@ def test_interrupted_sweep_keeps_finished_jobs_and_resumes(tiny_clip, tmp_path, 
     assert sorted(p.name for p in out.glob("seed-*")) == [f"seed-{i}.png" for i in range(1, 5)]
 
 
+def test_ctrl_c_while_an_image_is_written_leaves_no_file_and_keeps_the_name(tiny_clip, tmp_path,
+                                                                           monkeypatch):
+    """The CI once saw seed-4-1.png after a resume: Ctrl-C between claiming seed-4.png (an
+    empty file) and filling it left the name taken. Now the name is claimed with the file."""
+    import clipig_nodes.graph.pngmeta as pngmeta
+    real = pngmeta.encode_png
+    calls = []
+
+    def ctrl_c_in_second_image(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pngmeta, "encode_png", ctrl_c_in_second_image)
+    out = tmp_path / "out"
+    args = dict(epochs=1, device="cpu", model=tiny_clip)
+    with pytest.raises(SweepInterrupted) as info:
+        sweep(small_graph(), out, {"seed": [1, 2, 3]}, **args)
+    assert [j.status for j in info.value.result.jobs] == ["done", "pending", "pending"]
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(("seed-", "."))) == ["seed-1.png"]
+    monkeypatch.setattr(pngmeta, "encode_png", real)
+    sweep(small_graph(), out, {"seed": [1, 2, 3]}, **args)
+    assert sorted(p.name for p in out.glob("seed-*")) == ["seed-1.png", "seed-2.png", "seed-3.png"]
+
+
+def test_image_numbered_past_a_taken_name_is_adopted_after_a_crash(tiny_clip, tmp_path,
+                                                                   count_trainings):
+    from clipig_nodes.sweep import Progress
+    out = tmp_path / "out"
+
+    class SomeoneTakesTheName(Progress):            # while the job trains
+        def epoch(self, job, epoch, epochs):
+            (out / "seed-1.png").write_bytes(b"someone else's file")
+
+    args = dict(epochs=1, device="cpu", model=tiny_clip)
+    first = sweep(small_graph(), out, {"seed": [1]}, progress=SomeoneTakesTheName(), **args)
+    assert first.jobs[0].path.name == "seed-1-1.png"
+    assert (out / "seed-1.png").read_bytes() == b"someone else's file"
+    index = SweepIndex.open(out)                   # a crash before the index recorded it
+    index.entries.clear()
+    index.save()
+    again = sweep(small_graph(), out, {"seed": [1]}, **args)
+    assert len(count_trainings) == 1 and again.jobs[0].skipped
+    assert again.jobs[0].path.name == "seed-1-1.png"
+    assert sorted(p.name for p in out.glob("seed-*")) == ["seed-1-1.png", "seed-1.png"]
+
+
 def _salt(model, epochs):
     from clipig_nodes.sweep.jobs import JobOptions
     return JobOptions(device="cpu", model=model, epochs=epochs).salt()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..graph.fileformat import SUFFIX, dumps_graph
 from ..graph.model import Graph
-from ..graph.pngmeta import encode_png
+from ..graph.pngmeta import encode_png, numbered
 from ..yamlio import write_atomic, write_new
 from .errors import EngineError
 from .images import to_pil
@@ -63,7 +63,7 @@ class OutputFile:
 
     def _claim(self, image: bytes, text: str) -> None:
         for n in range(MAX_NUMBER):
-            path = _numbered(self.wanted, n)
+            path = numbered(self.wanted, n)
             side = path.with_name(path.stem + SUFFIX)
             try:
                 write_new(path, image)
@@ -81,10 +81,6 @@ class OutputFile:
             self.path, self.sidecar = path, side
             return
         raise EngineError(f"no free name for {self.wanted} (tried {MAX_NUMBER:,} numbers)")
-
-
-def _numbered(path: Path, n: int) -> Path:
-    return path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
 
 
 def sidecar_text(graph: Graph, header: dict[str, str]) -> str:

@@ -14,11 +14,15 @@ Never overwriting an image is a promise of the tool (DESIGN.md). The pieces:
 - `save_png(..., overwrite_reserved=False)`: refuses an existing file with
   FileExistsError. With `overwrite_reserved=True` it may replace the file only if
   it is empty, i.e. a reservation; a file with content is still refused.
+- `save_png_new(image, path, graph)`: encodes first, then claims the first free
+  numbered name and fills it in one step (yamlio.write_new). Racing writers get
+  different names, and an interruption leaves no empty file: prefer it to
+  reserve_path wherever the bytes can be made before the name is needed.
 
 The write itself encodes into memory and goes through yamlio.write_atomic, so
 a crash leaves no half image. (Without a reservation, a file created by someone
 else between the existence check and the rename would be replaced; writers
-that may race use reserve_path.) A crash between reserve_path and save_png
+that may race use save_png_new.) A crash between reserve_path and save_png
 leaves an empty file behind, never a lost image.
 
 Reading does not use PIL: a few lines walk the PNG chunks directly, which is
@@ -35,7 +39,7 @@ import zlib
 from pathlib import Path
 
 from ..problems import Problem, ProblemsError
-from ..yamlio import MAX_BYTES, NotRegularFile, open_regular, write_atomic
+from ..yamlio import MAX_BYTES, NotRegularFile, open_regular, write_atomic, write_new
 from .fileformat import PNG_SIGNATURE, dumps_graph, loads_graph
 from .model import Graph
 
@@ -46,16 +50,17 @@ MAX_TEXT = MAX_BYTES      # all text chunks of one PNG together, decompressed (a
 
 # --- names ------------------------------------------------------------------------------------------
 
-def _numbered(path: Path, n: int) -> Path:
+def numbered(path: Path, n: int) -> Path:
+    """`path` itself for n = 0, else name-n.suffix: how every writer numbers a taken name."""
     return path if n == 0 else path.with_name(f"{path.stem}-{n}{path.suffix}")
 
 
 def free_path(path) -> Path:
     """The first of `name.png`, `name-1.png`, `name-2.png`, ... that does not exist."""
     path, n = Path(path), 0
-    while os.path.lexists(_numbered(path, n)):
+    while os.path.lexists(numbered(path, n)):
         n += 1
-    return _numbered(path, n)
+    return numbered(path, n)
 
 
 def reserve_path(path) -> Path:
@@ -64,7 +69,7 @@ def reserve_path(path) -> Path:
     save_png(..., overwrite_reserved=True)."""
     path, n = Path(path), 0
     while True:
-        candidate = _numbered(path, n)
+        candidate = numbered(path, n)
         try:
             fd = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         except FileExistsError:
@@ -112,6 +117,26 @@ def save_png(image, path, graph: Graph, extra: dict[str, str] | None = None, *,
         if not reserved:
             raise FileExistsError(f"{path}: exists; an image is never overwritten")
     write_atomic(path, data)
+
+
+def save_png_new(image, path, graph: Graph, extra: dict[str, str] | None = None) -> Path:
+    """Write `image` (see encode_png) under the first free one of `name.png`, `name-1.png`,
+    ... and return that path. The name is claimed with the whole file in one step."""
+    return write_numbered(path, encode_png(image, graph, extra))
+
+
+def write_numbered(path, data) -> Path:
+    """A new file under the first free numbered form of `path` (see save_png_new). `data`:
+    the bytes, or a function of the path giving them (for files that name themselves)."""
+    path, n = Path(path), 0
+    while True:
+        candidate = numbered(path, n)
+        try:
+            write_new(candidate, data(candidate) if callable(data) else data)
+        except FileExistsError:
+            n += 1
+            continue
+        return candidate
 
 
 def _check_key(key) -> None:

@@ -135,7 +135,7 @@ class RunControl:
             return None
         from PIL import Image
 
-        from ..graph.pngmeta import reserve_path, save_png
+        from ..graph.pngmeta import save_png_new
 
         graph = (self.runner.graph or self.history.graph).copy()      # what made the image
         # where it goes is the editor's Train output (a place, not part of the image's recipe)
@@ -166,8 +166,7 @@ class RunControl:
             return None
         try:
             wanted.parent.mkdir(parents=True, exist_ok=True)
-            path = reserve_path(wanted)
-            save_png(Image.fromarray(pixels, "RGB"), path, graph, overwrite_reserved=True)
+            path = save_png_new(Image.fromarray(pixels, "RGB"), wanted, graph)
         except (OSError, ProblemsError, ValueError) as exc:
             self.status(f"cannot save the image: {exc}", error=True)
             return None

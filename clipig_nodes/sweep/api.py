@@ -221,20 +221,26 @@ def _free_name(out: Path, stem: str, taken: set[str]) -> str:
 
 def _adopt(index: SweepIndex, job: Job) -> bool:
     """A crash between writing a job's PNG and the index leaves the PNG: it carries the entry,
-    so the job counts as done instead of being trained twice."""
-    from ..graph.pngmeta import read_png_text
+    so the job counts as done instead of being trained twice. (Under its name, or numbered
+    when that name was taken by the time it was written.)"""
+    from ..graph.pngmeta import numbered, read_png_text
 
-    path = index.out / f"{job.name}.png"
-    if not path.is_file():
-        return False
-    try:
-        data = json.loads(read_png_text(path).get(ENTRY_CHUNK, "null"))
-    except (OSError, ValueError, ProblemsError):
-        return False
-    if not isinstance(data, dict) or data.get("key") != job.key:
-        return False
-    index.entries[job.key] = Entry(**data)
-    return True
+    path, n = index.out / f"{job.name}.png", 0
+    while os.path.lexists(numbered(path, n)):
+        candidate, n = numbered(path, n), n + 1
+        if not candidate.is_file():
+            continue
+        try:
+            data = json.loads(read_png_text(candidate).get(ENTRY_CHUNK, "null"))
+        except (OSError, ValueError, ProblemsError):
+            continue
+        if isinstance(data, dict) and data.get("key") == job.key and data.get("image") == candidate.name:
+            try:
+                index.entries[job.key] = Entry(**data)
+            except TypeError:            # not an entry this version wrote: train the job again
+                continue
+            return True
+    return False
 
 
 def _record(index: SweepIndex, job: Job, result: JobResult, options: JobOptions) -> Entry:
@@ -244,13 +250,16 @@ def _record(index: SweepIndex, job: Job, result: JobResult, options: JobOptions)
     if result.error is not None or result.image is None:
         entry.status, entry.error = FAILED, result.error or "no image"
     else:
-        from ..graph.pngmeta import encode_png, reserve_path
-        from ..yamlio import write_atomic
+        from ..graph.pngmeta import encode_png, write_numbered
 
-        path = reserve_path(index.out / f"{job.name}.png")
-        entry.image, entry.status = path.name, DONE
-        data = encode_png(result.image, job.graph, {ENTRY_CHUNK: json.dumps(vars(entry))})
-        write_atomic(path, data)
+        # The PNG carries its entry, and so its own name: a name taken meanwhile (another
+        # sweep into OUT) means new bytes. The name is claimed with the whole file, so an
+        # interruption leaves the image or nothing, never an empty file that bumps the name.
+        def png(path: Path) -> bytes:
+            entry.image, entry.status = path.name, DONE
+            return encode_png(result.image, job.graph, {ENTRY_CHUNK: json.dumps(vars(entry))})
+
+        write_numbered(index.out / f"{job.name}.png", png)
     index.entries[job.key] = entry
     index.save()
     return entry
