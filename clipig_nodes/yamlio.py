@@ -321,30 +321,43 @@ def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = path.parent if str(path.parent) else Path(".")
+    tmp = _temp_name(folder, path.name)
+    if not _link_unnamed(folder, payload, tmp):
+        tmp = _named_temp(folder, path.name, payload)
+    _replace_or_remove(tmp, path)
+
+
+def _link_unnamed(folder: Path, payload: bytes, path: Path) -> bool:
+    """Write `payload` into a file with no name and link it as `path`; FileExistsError
+    when `path` is taken, False where the OS has no unnamed files (use _named_temp)."""
     fd = _unnamed_file(folder)
-    if fd is not None:
-        tmp = _temp_name(folder, path.name)
-        try:
-            _fill(fd, payload)
-            try:
-                _name_unnamed(fd, tmp)
-            except OSError:        # no links from /proc here: the named way below
-                tmp = None
-        finally:
-            os.close(fd)
-        if tmp is not None:
-            _replace_or_remove(tmp, path)
-            return
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if fd is None:
+        return False
     try:
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600; give the usual file mode
+        _fill(fd, payload)
+        try:
+            _name_unnamed(fd, path)
+        except FileExistsError:
+            raise
+        except OSError:        # no links from /proc here
+            return False
+        return True
+    finally:
+        os.close(fd)
+
+
+def _named_temp(folder: Path, name: str, payload: bytes) -> str:
+    """A hidden temporary file in `folder` holding `payload`, with the usual file mode."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp makes 0600
         _fill(fd, payload)
     except BaseException:
         os.close(fd)
         _remove(tmp)
         raise
     os.close(fd)
-    _replace_or_remove(tmp, path)
+    return tmp
 
 
 def _replace_or_remove(tmp, path) -> None:
@@ -376,25 +389,10 @@ def write_new(path: str | os.PathLike, data: bytes | str) -> None:
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = path.parent if str(path.parent) else Path(".")
-    fd = _unnamed_file(folder)
-    if fd is not None:
-        try:
-            _fill(fd, payload)
-            try:
-                _name_unnamed(fd, path)
-                return
-            except FileExistsError:
-                raise
-            except OSError:        # no links from /proc here: the named way below
-                pass
-        finally:
-            os.close(fd)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    if _link_unnamed(folder, payload, path):
+        return
+    tmp = _named_temp(folder, path.name, payload)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())
-        _fill(fd, payload)
-        os.close(fd)
-        fd = None
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -403,6 +401,4 @@ def write_new(path: str | os.PathLike, data: bytes | str) -> None:
             os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
             os.replace(tmp, path)
     finally:
-        if fd is not None:
-            os.close(fd)
         _remove(tmp)
