@@ -149,11 +149,14 @@ class VideoRecorder:
         self.partial.unlink(missing_ok=True)
 
 
+RUN_FRAMES = ("epoch", "done", "stopped")   # messages whose image is the run's (not a preview's)
+
+
 class Recording:
     """The editor's Record toggle: a video per run, under a free name in `folder`.
 
     `wanted` is the toggle. `feed(kind, image)` takes each run message's kind (started,
-    epoch, done, stopped) and image; it returns a line for the status when something
+    epoch, done, stopped, preview...) and image, a frame only from RUN_FRAMES; it returns a line for the status when something
     happened (a video started, finished or failed), else None. Turning the toggle on
     mid-run starts a video from there; turning it off finishes the one being written.
     """
@@ -178,7 +181,7 @@ class Recording:
             self.running = True
             note = self._finish()
             note = (self._start() if self.wanted else None) or note
-        if self.video is not None and image is not None:
+        if self.video is not None and image is not None and kind in RUN_FRAMES:
             try:
                 self.video.add(image)
             except (VideoError, ValueError) as exc:

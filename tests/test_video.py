@@ -136,3 +136,18 @@ def test_record_toggle_makes_one_video_per_run(tmp_path):
     recording.feed("stopped", frame)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clipig-run-1.mp4", "clipig-run.mp4"]
     assert len(read_frames(tmp_path / "clipig-run.mp4")) == 4
+
+
+def test_a_node_preview_is_not_a_frame_of_the_run_video(tmp_path):
+    """The editor feeds every run message to the recording; previews of other node outputs
+    (another size, another picture) carry images too, and must stay out of the video."""
+    from clipig_nodes.video import Recording
+    recording = Recording(tmp_path)
+    recording.set_wanted(True)
+    recording.feed("started")
+    frame, preview = np.full((20, 24, 3), 90, np.uint8), np.full((8, 8, 3), 250, np.uint8)
+    for _ in range(2):
+        recording.feed("epoch", frame)
+        assert recording.feed("preview", preview) is None
+    assert recording.feed("done", frame) == f"video: {tmp_path / 'clipig-run.mp4'} (3 frames)"
+    assert all(abs(float(f[:20, :24].mean()) - 90) < 5 for f in read_frames(tmp_path / "clipig-run.mp4"))
