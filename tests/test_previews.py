@@ -57,3 +57,22 @@ def test_showing_previews_does_not_change_the_training(tiny_clip):
     watched.request_preview("pixels", "image")
     assert all(e.previews for e in stream)
     assert torch.equal(quiet.result.pixels, watched.result.pixels)
+
+
+def test_a_node_added_by_a_live_update_can_be_previewed(tiny_clip):
+    """Previews follow the program being trained, not the one the run started with."""
+    run, stream = events(graph_with_preview(), tiny_clip)
+    next(stream)
+    edited = graph_with_preview()
+    edited.add_node("random_rotate", "rotate", params={"degree": [-5, 5]})
+    edited.connect("pixels", "image", "rotate", "image")
+    run.update(edited)
+    next(stream)                                       # the update is taken before this epoch
+    run.request_preview("rotate", "image")
+    assert next(stream).previews["rotate.image"].shape == (1, 3, 32, 40)
+    run.request_preview("random_shift", "image")       # a plan made for the edited program
+    run.update(graph_with_preview())                   # the rotation is gone again
+    later = next(stream)
+    assert list(later.previews) == ["random_shift.image"]
+    with pytest.raises(KeyError):
+        run.request_preview("rotate", "image")

@@ -75,8 +75,8 @@ class Run:
         self.options = options or RunOptions()
         if self.options.base_dir is None and source is not None:
             self.options.base_dir = Path(source).parent
-        self.program = compile_graph(self.graph, epochs=self.options.epochs)
-        self.trainer = Trainer(self.program, self.options, clip)
+        self.trainer = Trainer(compile_graph(self.graph, epochs=self.options.epochs), self.options,
+                               clip)
         train_id = self.program.train.id
         if self.graph.nodes[train_id].params.get("seed") is None:
             # the graph in the outputs repeats this run exactly
@@ -101,7 +101,7 @@ class Run:
         self.output: OutputFile | None = None
         self.show_previews = previews        # the graph's preview nodes, each every N epochs
         self._requested: dict[tuple[str, str], int] = {}   # (node, output) -> every N epochs
-        self._preview_plans: dict = {}
+        self._preview_plans: dict = {}       # (node, output) -> plan, for the program now run
 
     # --- control (thread-safe) --------------------------------------------------------------
 
@@ -119,6 +119,11 @@ class Run:
     def paused(self) -> bool:
         return not self._running.is_set()
 
+    @property
+    def program(self):
+        """The program being trained: the edited graph's after an update."""
+        return self.trainer.program
+
     def request_preview(self, node_id: str, output: str = "image", every: int = 1) -> None:
         """Show any IMAGE output of the running graph every N epochs (no gradient, off the
         training step, its own random draws). Raises KeyError for a node or output that has
@@ -135,31 +140,26 @@ class Run:
         """The previews due after this epoch (all of them at the end); nothing is computed
         when none is asked for."""
         program = self.trainer.program
-        due: dict[str, tuple] = {}
+        due: dict[str, object] = {}          # name -> plan
         if self.show_previews:
             for plan in program.previews:
                 if final or epoch % plan.stage.params["every"] == 0:
-                    due[f"{plan.stage.id}.image"] = (plan.stage.id, None)
+                    due[f"{plan.stage.id}.image"] = plan
         with self._lock:
             requested = dict(self._requested)
-        for (node_id, output), every in requested.items():
+        for key, every in requested.items():
             if final or epoch % every == 0:
-                due[f"{node_id}.{output}"] = (node_id, output)
+                plan = self._preview_plans.get(key)
+                if plan is None:
+                    try:
+                        plan = self._preview_plans[key] = program.preview_of(*key)
+                    except KeyError:                # gone after an update
+                        self.cancel_preview(*key)
+                        continue
+                due[".".join(key)] = plan
         if not due:
             return None
-        out = {}
-        for name, (node_id, output) in due.items():
-            key = (id(program), node_id, output)
-            if key not in self._preview_plans:
-                try:
-                    self._preview_plans[key] = (
-                        next(p for p in program.previews if p.stage.id == node_id)
-                        if output is None else program.preview_of(node_id, output))
-                except (KeyError, StopIteration):   # gone after an update
-                    self.cancel_preview(node_id, output or "image")
-                    continue
-            out[name] = self.trainer.preview(self._preview_plans[key]).float().cpu()
-        return out
+        return {name: self.trainer.preview(plan).float().cpu() for name, plan in due.items()}
 
     def update(self, graph: Graph) -> None:
         """Apply an edited graph between epochs. Raises ProblemsError now if it is invalid."""
@@ -176,12 +176,9 @@ class Run:
         self._started = time.monotonic()
         try:
             yield from self._train_events()
-        except GeneratorExit:
-            # the consumer stopped listening: not a failure; keep what was trained, once
-            self._finish_quietly()
-            raise
         except BaseException:
-            # an error mid-run (out of memory, a bad image file) keeps what was trained
+            # an error mid-run (out of memory, a bad image file), or the consumer stopped
+            # listening (GeneratorExit): keep what was trained, once
             self._finish_quietly()
             raise
 
@@ -255,6 +252,7 @@ class Run:
         if pending is not None:
             self.graph, program = pending
             self.trainer.update(program)
+            self._preview_plans.clear()          # plans belong to the program they came from
             train_id = program.train.id
             if self.graph.nodes[train_id].params.get("seed") is None:
                 self.graph.set_param(train_id, "seed", self.trainer.seed)
