@@ -237,26 +237,30 @@ if __name__ == "__main__":
     graph.set_param("train", "epochs", 400)
     runner = Runner()
     runner.start(graph, {{"model": {model!r}, "device": "cpu"}})
-    asked, shapes, deadline = False, set(), time.monotonic() + 120
-    while not shapes and time.monotonic() < deadline:
+    asked, shapes, missing, deadline = False, set(), [], time.monotonic() + 120
+    while not (shapes and missing) and time.monotonic() < deadline:
         for m in runner.drain():
             if m.kind == "started" and not asked:
                 runner.request_preview("random_rotate", "image")
+                runner.request_preview("ghost", "image")          # not in the running graph
                 asked = True
             if m.kind == "preview" and m.message == "random_rotate.image":
                 shapes.add(m.image.shape)
+            if m.kind == "preview" and m.message == "ghost.image":
+                missing.append(m.image is None)
         time.sleep(0.02)
     runner.stop()
     runner.shutdown()
-    print(sorted(shapes), "torch" in sys.modules)
+    print(sorted(shapes), "torch" in sys.modules, missing)
 """
 
 
 def test_the_training_process_answers_a_preview_request(tiny_clip, tmp_path):
-    """Preview output (node menu): the worker sends the image of any IMAGE output."""
+    """Preview output (node menu): the worker sends the image of any IMAGE output, and a
+    preview without an image for an output the running graph lacks."""
     script = tmp_path / "preview.py"
     script.write_text(PREVIEW_THROUGH_WORKER.format(
         root=str(ROOT), model=tiny_clip, template=str(TEMPLATES / "strawberries.graph.yaml")))
     done = subprocess.run([os.sys.executable, str(script)], capture_output=True, text=True,
                           timeout=180)
-    assert done.stdout.split("\n")[0] == "[(40, 48, 3)] False", done.stdout + done.stderr
+    assert done.stdout.split("\n")[0] == "[(40, 48, 3)] False [True]", done.stdout + done.stderr

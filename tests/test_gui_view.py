@@ -224,6 +224,8 @@ def test_preview_request_and_answer(straw, monkeypatch):
     texture = np.array(dpg.get_value(straw.preview_window.texture)).reshape(40, 60, 4)
     assert texture[0, 0, 0] == 1.0 and texture[0, 59, 0] == 0.0
     assert "random_rotate.image: 60x40" == dpg.get_value(straw.preview_window.caption)
+    straw._run_message(RunMessage("preview", message="ghost.image"))       # not in the run
+    assert "no preview of ghost.image: the running training has no such node" in straw.status_text
 
 
 def test_every_menu_bar_entry_has_an_action(straw):

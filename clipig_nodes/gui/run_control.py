@@ -109,7 +109,9 @@ class RunControl:
                 if self.preview_window.key in (None, message.message):
                     self.preview_window.show(message.message, message.image)
             else:
-                self.status(f"no preview of {message.message}", error=True)
+                # the menu offers IMAGE outputs only: the node is not in the graph being trained
+                self.status(f"no preview of {message.message}: the running training has no such "
+                            "node (Update sends the edits)", error=True)
         elif message.kind == "started":
             self.run_panel.set_state(RUNNING)
             self.status(message.message)

@@ -13,7 +13,7 @@ Protocol, over two multiprocessing queues, all plain picklable data:
                     (show any IMAGE output of the running graph; the graph's preview
                     nodes are always shown)
   worker -> editor: RunMessage objects; a preview comes as kind "preview" with
-                    message "node.output" and image.
+                    message "node.output" and image (no image: the run has no such output).
 Graphs travel as graph-file text (fileformat), images as uint8 RGB arrays.
 """
 
@@ -176,8 +176,8 @@ class Worker:
             elif kind == "preview":
                 try:
                     run.request_preview(command[1], command[2])
-                except KeyError as exc:
-                    self.put(RunMessage("update_error", message=str(exc).strip("'\"")))
+                except KeyError:          # answered as a preview without an image
+                    self.put(RunMessage("preview", message=f"{command[1]}.{command[2]}"))
             elif kind == "unpreview":
                 run.cancel_preview(command[1], command[2])
 
