@@ -17,6 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .graph.pngmeta import free_path
+from .yamlio import link_new
+
 
 class VideoError(Exception):
     """Recording cannot start or finish: the message says why and names the file."""
@@ -30,17 +33,6 @@ def _imageio():
         raise VideoError("writing a video needs imageio and imageio-ffmpeg: pip install "
                          "'clipig-nodes[video]' (or pip install imageio imageio-ffmpeg)") from None
     return imageio
-
-
-def free_video_path(path: str | os.PathLike) -> Path:
-    """`path`, or `name-1.mp4`, `name-2.mp4`, ... : the first name not taken (for the editor,
-    which names its videos itself)."""
-    path = Path(path)
-    candidate, n = path, 0
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-    return candidate
 
 
 def to_frame(image) -> np.ndarray:
@@ -125,17 +117,11 @@ class VideoRecorder:
             self.partial.unlink(missing_ok=True)
             raise VideoError(f"cannot finish {self.path}: {type(exc).__name__}: {exc}") from None
         try:
-            os.link(self.partial, self.path)      # fails, never replaces, when the name is taken
+            link_new(self.partial, self.path)     # fails, never replaces, when the name is taken
         except FileExistsError:
             raise VideoError(f"{self.path} appeared while recording; the video is kept as "
                              f"{self.partial}") from None
-        except OSError:
-            if self.path.exists():
-                raise VideoError(f"{self.path} appeared while recording; the video is kept as "
-                                 f"{self.partial}") from None
-            os.replace(self.partial, self.path)   # no hard links here: the name was free
-            return self.path
-        self.partial.unlink()
+        self.partial.unlink(missing_ok=True)
         return self.path
 
     def abort(self) -> None:
@@ -185,6 +171,7 @@ class Recording:
             try:
                 self.video.add(image)
             except (VideoError, ValueError) as exc:
+                self.video.abort()                # no writer left open, no partial file
                 self.video = None
                 return f"recording stopped: {exc}"
         if kind in ("done", "stopped", "error"):
@@ -196,7 +183,7 @@ class Recording:
         if self.video is not None:
             return None
         try:
-            self.video = VideoRecorder(free_video_path(self.folder / self.name), self.fps)
+            self.video = VideoRecorder(free_path(self.folder / self.name), self.fps)
         except VideoError as exc:
             return f"cannot record: {exc}"
         return f"recording to {self.video.path}"

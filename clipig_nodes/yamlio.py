@@ -393,12 +393,19 @@ def write_new(path: str | os.PathLike, data: bytes | str) -> None:
         return
     tmp = _named_temp(folder, path.name, payload)
     try:
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            raise
-        except OSError:        # no hard links here (FAT, some network file systems)
-            os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-            os.replace(tmp, path)
+        link_new(tmp, path)
     finally:
         _remove(tmp)
+
+
+def link_new(src: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Give the whole file `src` the new name `path` too; FileExistsError when `path` is
+    taken. A hard link, atomic; where the file system has none, the name is claimed with
+    O_EXCL and `src` moved over it (then `src` is gone)."""
+    try:
+        os.link(src, path)
+    except FileExistsError:
+        raise
+    except OSError:        # no hard links here (FAT, some network file systems)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        os.replace(src, path)

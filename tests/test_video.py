@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clipig_nodes.video import VideoError, VideoRecorder, free_video_path, to_frame
+from clipig_nodes.graph.pngmeta import free_path
+from clipig_nodes.video import VideoError, VideoRecorder, to_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,7 +50,7 @@ def test_never_over_an_existing_file(tmp_path):
     with pytest.raises(VideoError, match="exists; a video is never written over a file"):
         VideoRecorder(path)
     assert path.read_bytes() == b"mine"
-    assert free_video_path(path) == tmp_path / "taken-1.mp4"
+    assert free_path(path) == tmp_path / "taken-1.mp4"
 
 
 def test_a_file_that_appears_while_recording_is_not_replaced(tmp_path):
@@ -151,3 +152,14 @@ def test_a_node_preview_is_not_a_frame_of_the_run_video(tmp_path):
         assert recording.feed("preview", preview) is None
     assert recording.feed("done", frame) == f"video: {tmp_path / 'clipig-run.mp4'} (3 frames)"
     assert all(abs(float(f[:20, :24].mean()) - 90) < 5 for f in read_frames(tmp_path / "clipig-run.mp4"))
+
+
+def test_a_bad_frame_stops_the_recording_and_leaves_no_partial_file(tmp_path):
+    from clipig_nodes.video import Recording
+    recording = Recording(tmp_path)
+    recording.set_wanted(True)
+    recording.feed("started")
+    recording.feed("epoch", np.full((20, 24, 3), 90, np.uint8))
+    note = recording.feed("epoch", np.zeros((20, 24, 4), np.uint8))
+    assert note.startswith("recording stopped: a frame must be [H,W,3]")
+    assert list(tmp_path.iterdir()) == []                  # the partial file is gone with it
