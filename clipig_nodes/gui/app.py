@@ -76,7 +76,6 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self._autosaved_revision = 0
         self._autosaved_at = time.monotonic()
         self._title = ""
-        self._add_count = 0
         self._menu_pos = (0.0, 0.0)
         self._search_pos = (0.0, 0.0)
         self._search_selected: list[str] = []

@@ -500,7 +500,7 @@ class EditorView:
         return (min(b[0] for b in boxes), min(b[1] for b in boxes),
                 max(b[2] for b in boxes), max(b[3] for b in boxes))
 
-    def frame_all(self, check: bool = True) -> None:
+    def frame_all(self) -> None:
         """Fit the whole graph: the zoom and pan that put every node on screen."""
         box = self.bounds()
         if box is None:
@@ -509,7 +509,7 @@ class EditorView:
         (ox, oy), (w, h) = self.editor_rect()
         zoom = Z.fit_level((right - left, bottom - top), (w, h))
         self._fit_to(box, zoom)
-        self._fit_checks = 3 if check else 0
+        self._fit_checks = 3
 
     def _fit_to(self, box, zoom) -> None:
         left, top, right, bottom = box
@@ -564,15 +564,6 @@ class EditorView:
                         oy + max(40.0, h / 2 - size[1] / 2) - screen[1])
         self.highlight([node_id])
         return True
-
-    def frame_right(self) -> None:
-        """Move the view so that the graph's right end (targets, train) is in view."""
-        box = self.bounds()
-        if box is None:
-            return
-        (ox, oy), (w, h) = self.editor_rect()
-        screen = self.model_to_screen((box[2], box[1]))
-        self.shift_view(ox + w - 40 - screen[0], oy + 30 - screen[1])
 
     def highlight(self, node_ids, seconds: float = HIGHLIGHT_SECONDS) -> None:
         until = time.monotonic() + seconds

@@ -118,14 +118,6 @@ class GroupOverlay:
                 dpg.set_item_pos(self.view.nodes[node_id].item, self.view._grid((x + dx, y + dy)))
         self.view._moved = True
 
-    def end_drag(self, mouse) -> dict[str, tuple[float, float]]:
-        """The members' new model positions (empty when it did not move)."""
-        if self.drag is None:
-            return {}
-        zoom = self.view.zoom
-        dx = round((mouse[0] - self.drag["mouse"][0]) / zoom)
-        dy = round((mouse[1] - self.drag["mouse"][1]) / zoom)
-        start, self.drag = self.drag["start"], None
-        if dx == 0 and dy == 0:
-            return {}
-        return {n: (float(x + dx), float(y + dy)) for n, (x, y) in start.items()}
+    def end_drag(self) -> None:
+        """The members were moved on screen; the editor's poll_moves records where."""
+        self.drag = None

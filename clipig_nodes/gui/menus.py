@@ -293,7 +293,7 @@ class MenusAndKeys:
 
     def on_mouse_release(self) -> None:
         dragged = self.group_overlay.drag is not None
-        self.group_overlay.end_drag(dpg.get_mouse_pos(local=False))
+        self.group_overlay.end_drag()
         command = self.editor.poll_moves()
         if command is not None:
             self.history.seal()

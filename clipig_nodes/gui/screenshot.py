@@ -83,20 +83,6 @@ def take_screenshot(out, path=None, *, run_epochs: int = 0, run_options=None,
         app.close()
 
 
-def _wider_than_view(app) -> bool:
-    editor = app.editor
-    (_, _), (width, _) = editor.editor_rect()
-    xs = [dpg_rect(editor, n) for n in editor.nodes]
-    return bool(xs) and max(x[1] for x in xs) - min(x[0] for x in xs) > width - 40
-
-
-def dpg_rect(editor, node_id):
-    import dearpygui.dearpygui as dpg
-    state = dpg.get_item_state(editor.nodes[node_id].item)
-    pos = dpg.get_item_pos(editor.nodes[node_id].item)
-    return pos[0], pos[0] + (state.get("rect_size") or [240, 0])[0]
-
-
 # --- frames per second while training ------------------------------------------------------------
 
 def bench_graph(nodes: int = 50, resolution: int = 512) -> Graph:
