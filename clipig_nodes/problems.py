@@ -61,3 +61,14 @@ class ProblemsError(Exception):
     def __init__(self, problems, what: str = "invalid input"):
         self.problems = list(problems)
         super().__init__(what + ":\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+def describe_exception(exc: BaseException) -> str:
+    """An exception in a line for a user: "Type: first line", or what exit() meant, for the
+    errors of plugin and node code (the file and line are added by the caller)."""
+    if isinstance(exc, SystemExit):
+        return f"it called exit({exc.code!r})" if exc.code is not None else "it called exit()"
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return type(exc).__name__ + (f": {text}" if text else "")

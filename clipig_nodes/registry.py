@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Iterable, Mapping
 
 from .expressions.groups import LEARNRATE as L, RESOLUTION as R, TIME as T
 from .expressions.groups import TARGET_CONSTRAINT as C, TARGET_FEATURE as F
+from .problems import describe_exception
 
 # --- socket types -----------------------------------------------------------------------------
 
@@ -329,7 +330,7 @@ def load_module_file(path: Path, package: str) -> list[type[NodeType]]:
     except BaseException as exc:  # noqa: B036 - a broken user module must not end the program
         sys.modules.pop(module_name, None)
         raise RegistryError(f"{_error_place(path, exc)}: cannot load node module: "
-                            f"{_describe_exception(exc)}") from None
+                            f"{describe_exception(exc)}") from None
     found = []
     for value in vars(module).values():
         if (isinstance(value, type) and issubclass(value, NodeType) and value.name
@@ -347,15 +348,6 @@ def _error_place(path: Path, exc: BaseException) -> str:
     lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__)
              if Path(f.filename) == path]
     return f"{path}:{lines[-1]}" if lines else str(path)
-
-
-def _describe_exception(exc: BaseException) -> str:
-    if isinstance(exc, SystemExit):
-        return f"it called exit({exc.code!r})" if exc.code is not None else "it called exit()"
-    if isinstance(exc, SyntaxError):
-        return f"SyntaxError: {exc.msg}"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return type(exc).__name__ + (f": {text}" if text else "")
 
 
 def node_dirs(env: Mapping[str, str] | None = None) -> list[Path]:

@@ -8,9 +8,8 @@ torch is imported inside the functions, so the catalog and validation stay light
 """
 
 from clipig_nodes.nodebase import Source
+from clipig_nodes.limits import MAX_SIDE
 from clipig_nodes.registry import T, Bool, Enum, FilePath, Float, Int, Vector
-
-MAX_SIDE = 16384
 
 # lucid's square root of ImageNet's colour correlation matrix (its SVD factors), columns
 # scaled so the largest has unit norm: the trained signal is decorrelated colour

@@ -12,6 +12,8 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..problems import describe_exception
+
 
 class EngineError(RuntimeError):
     pass
@@ -55,14 +57,8 @@ def node_error(stage_id: str, type_name: str, exc: BaseException) -> EngineError
     where = f"node '{stage_id}' (type {type_name})"
     if isinstance(exc, NodeInputError):
         return EngineError(f"{where}: {exc}")
-    if isinstance(exc, SystemExit):
-        exc_text = f"it called exit({exc.code!r})" if exc.code is not None else "it called exit()"
-        place = _node_frame(exc)
-        return EngineError(f"{where}: {exc_text}" + (f" at {place}" if place else ""))
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    what = type(exc).__name__ + (f": {text}" if text else "")
     place = _node_frame(exc)
-    return EngineError(f"{where}: {what}" + (f" at {place}" if place else ""))
+    return EngineError(f"{where}: {describe_exception(exc)}" + (f" at {place}" if place else ""))
 
 
 _PACKAGE = Path(__file__).resolve().parent.parent          # clipig_nodes/

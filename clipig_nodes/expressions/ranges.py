@@ -20,12 +20,13 @@ import ast
 import math
 from typing import Callable, Mapping
 
+from ..limits import MAX_EPOCHS, MAX_SIDE
 from . import bounds as bd
 from . import intervals as iv
 from .host import Expression
 from .intervals import ANY, BOOL, UNIT, Interval, RangeFailure, fmt
 from .syntax import ExpressionError, handlers, parse, show
-from .table import CONSTANTS, FUNCTIONS, PAIR_NAMES, TIME_STEP_NAMES, VARIABLES
+from .table import CONSTANTS, FUNCTIONS, INT_KEYS, PAIR_NAMES, TIME_STEP_NAMES, VARIABLES
 
 __all__ = ["Interval", "RangeError", "value_range", "default_bounds", "check_range",
            "BASE_KEYS"]
@@ -38,7 +39,7 @@ class RangeError(ExpressionError):
     """Some value in range makes the expression fail or leave its bounds."""
 
 
-def default_bounds(epochs: int = 10_000_000, max_side: int = 16384) -> dict[str, Interval]:
+def default_bounds(epochs: int = MAX_EPOCHS, max_side: int = MAX_SIDE) -> dict[str, Interval]:
     """Bounds without a graph: any run length and resolution the nodes allow."""
     return {
         "t": UNIT,
@@ -354,7 +355,7 @@ def _always_int(node) -> bool:
     if isinstance(node, ast.Constant):
         return isinstance(node.value, int)
     if isinstance(node, ast.Name):
-        return node.id in VARIABLES and VARIABLES[node.id].key in ("epoch", "width", "height")
+        return node.id in VARIABLES and VARIABLES[node.id].key in INT_KEYS
     if isinstance(node, ast.Subscript):
         return True                                     # res[i]
     if isinstance(node, ast.UnaryOp):

@@ -15,10 +15,10 @@ from ..expressions import Expression
 from ..expressions import intervals as iv
 from ..expressions.intervals import ANY, Interval
 from ..expressions.ranges import RangeError, value_range
+from ..limits import MAX_SIDE
 from .model import Graph
 
 TRAIN, PIXELS = "train", "pixels"
-MAX_SIDE = 16384
 # the smallest and largest base learning rate of the optimizers (engine/optimizers.py)
 BASE_RATES = Interval(0.003, 20.0)
 
