@@ -120,6 +120,10 @@ def test_validation_names_the_input_with_an_unknown_node_or_param(registry):
     assert errors["inputs.ghost"].startswith("input 'ghost' is bound to text_featur.text: ")
     assert "text_feature" in errors["inputs.ghost"]               # the suggestion
     assert "'epochs'" in errors["inputs.typo"] and "train" in errors["inputs.typo"]
+    # values for both: each bound input is reported once, under its own name
+    with pytest.raises(ProblemsError) as info:
+        with_inputs(g, {"ghost": "x", "typo": "3"}, registry)
+    assert sorted(p.path for p in info.value.problems) == ["inputs.ghost", "inputs.typo"]
 
 
 # --- commands --------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from ..problems import ProblemsError
 from ..registry import IMAGE, MODEL, MODEL_CAT, SINK, SOURCE, TRANSFORM, default_registry
 from .chains import chain_into, image_input
 from .model import Graph
-from .reroute import splice_reroutes
 from .validate import TRAIN, analyse
 
 IMPLICIT_MODEL = "train.model"     # model id of graphs without a model node (train's `model`)
@@ -145,11 +144,11 @@ def compile_graph(graph: Graph, registry=None, epochs: int | None = None) -> Ste
     """Validate and compile; raises ProblemsError with every error when the graph is invalid.
     `epochs` overrides the train node's for the expressions' range checks (run --epochs)."""
     registry = registry or default_registry()
-    graph = splice_reroutes(graph)          # reroute dots mean nothing to the engine
     analysis = analyse(graph, registry, epochs=epochs)
     if not analysis.ok:
         raise ProblemsError([p for p in analysis.problems if p.is_error], "invalid graph")
-    return _Compiler(graph, registry, analysis.values).program()
+    # the analysed graph has its reroute dots spliced out: they mean nothing to the engine
+    return _Compiler(analysis.graph, registry, analysis.values).program()
 
 
 class _Compiler:

@@ -84,9 +84,10 @@ def parse_input(graph: Graph, name: str, raw: Any, registry=None) -> Any:
         raise ProblemsError([Problem(message, path=f"inputs.{name}")], "bad input value")
     param = _param_of(graph, registry, item)
     if param is None:
-        raise ProblemsError(input_problems(graph, registry) or
+        where = f"inputs.{name}"            # this input's problem only, not every input's
+        raise ProblemsError([p for p in input_problems(graph, registry) if p.path == where] or
                             [Problem(f"input '{name}' is bound to a node of an unknown type",
-                                     path=f"inputs.{name}")], "bad input value")
+                                     path=where)], "bad input value")
     try:
         value = parse_value(param, raw)
     except ValueProblem as exc:
