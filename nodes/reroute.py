@@ -6,11 +6,12 @@ input and one output of that type. They do nothing: before validation and compil
 and takes the reroute out, so the engine never sees one.
 """
 
+from clipig_nodes.graph.reroute import reroute_type
 from clipig_nodes.registry import CONSTRAINT, FEATURE, IMAGE, SINK, TARGET, NodeType, Socket
 
 
 def _reroute(socket_type: str) -> type:
-    name = f"reroute_{socket_type.lower()}"
+    name = reroute_type(socket_type)
     return type(name.title().replace("_", ""), (NodeType,), {
         "__doc__": f"A dot on a {socket_type} link, to route it tidily; it changes nothing "
                    "(taken out before the graph is checked and run).",

@@ -18,6 +18,7 @@ import itertools
 from typing import Any, Callable, Iterable
 
 from .model import Graph, GraphError, Group, Input, Link, Node, check_id
+from .reroute import reroute_type
 
 _MISSING = object()
 
@@ -548,7 +549,7 @@ def insert_reroute_command(graph: Graph, registry, link: Link, pos) -> Compound:
     socket = registry[graph.node(link.src).type].output(link.src_socket)
     if socket is None:
         raise GraphError(f"{link.src} has no output '{link.src_socket}'")
-    type_name = f"reroute_{socket.type.lower()}"
+    type_name = reroute_type(socket.type)
     if registry.get(type_name) is None:
         raise GraphError(f"no reroute for {socket.type} links")
     dot = graph.unique_id(type_name)

@@ -17,6 +17,11 @@ def is_reroute(type_name: str) -> bool:
     return type_name.startswith(PREFIX)
 
 
+def reroute_type(socket_type: str) -> str:
+    """The reroute node type that carries links of `socket_type` (IMAGE: reroute_image)."""
+    return PREFIX + socket_type.lower()
+
+
 def splice_reroutes(graph: Graph) -> Graph:
     """`graph` itself when it has no reroutes, else a copy with them spliced out."""
     reroutes = [n.id for n in graph if is_reroute(n.type)]
