@@ -52,13 +52,12 @@ class OutputFile:
         """Write the image (and with `sidecar`, the sidecar too); the first call claims both
         names. OSError when the folder cannot be written."""
         image = encode_png(to_pil(pixels), graph, {RUN_KEY: _header_text(header)})
-        text = sidecar_text(graph, header)
         if self.path is None:
-            self._claim(image, text)
+            self._claim(image, sidecar_text(graph, header))
             return self.path
         write_atomic(self.path, image)
         if sidecar:
-            write_atomic(self.sidecar, text)
+            write_atomic(self.sidecar, sidecar_text(graph, header))
         return self.path
 
     def _claim(self, image: bytes, text: str) -> None:
