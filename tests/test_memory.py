@@ -98,6 +98,18 @@ def test_available_memory_of_this_machine(monkeypatch):
     assert memory.available_bytes("cpu") == int(1.5 * 1024**3)
 
 
+def test_cuda_memory_cached_by_torch_counts_as_free(monkeypatch):
+    """A resize mid-run is checked while torch still caches the old activations: the
+    driver calls that memory used, but the next allocations take it first."""
+    import torch
+    monkeypatch.delenv("CLIPIG_NODES_MEMORY", raising=False)
+    GiB = 1024**3
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device: (10 * GiB, 141 * GiB))
+    monkeypatch.setattr(torch.cuda, "memory_reserved", lambda device: 60 * GiB)
+    monkeypatch.setattr(torch.cuda, "memory_allocated", lambda device: 45 * GiB)
+    assert memory.available_bytes("cuda:0") == 25 * GiB
+
+
 def test_run_that_cannot_fit_is_refused_before_allocating(tmp_path, tiny_clip):
     g = strawberries()
     g.set_param("pixels", "resolution", [8192, 8192])

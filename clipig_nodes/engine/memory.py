@@ -167,8 +167,9 @@ def estimate(resolution: tuple, targets: Iterable[TargetShape], model: ModelCost
 # --- what the device has ------------------------------------------------------------------------
 
 def available_bytes(device: str = "cpu") -> int | None:
-    """Free memory of the device: CUDA from the driver, the CPU from /proc/meminfo
-    (MemAvailable) and the cgroup limit of this process, whichever is lower. None when
+    """Free memory of the device: CUDA from the driver plus the blocks torch caches unused,
+    the CPU from /proc/meminfo (MemAvailable) and the cgroup limit of this process, whichever
+    is lower. None when
     unknown (then nothing is refused). CLIPIG_NODES_MEMORY (bytes, or with a K/M/G suffix)
     replaces what the device reports: for a machine shared with other jobs."""
     override = environment_override()
@@ -176,8 +177,11 @@ def available_bytes(device: str = "cpu") -> int | None:
         return override
     if str(device).startswith("cuda"):
         import torch
-        free, _ = torch.cuda.mem_get_info(torch.device(device))
-        return int(free)
+        device = torch.device(device)
+        free, _ = torch.cuda.mem_get_info(device)
+        # the driver counts torch's cached blocks as used; torch hands them out first
+        cached = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+        return int(free + cached)
     found = [v for v in (_meminfo_available(), _cgroup_available()) if v is not None]
     return min(found) if found else None
 
