@@ -169,9 +169,9 @@ def estimate(resolution: tuple, targets: Iterable[TargetShape], model: ModelCost
 def available_bytes(device: str = "cpu") -> int | None:
     """Free memory of the device: CUDA from the driver plus the blocks torch caches unused,
     the CPU from /proc/meminfo (MemAvailable) and the cgroup limit of this process, whichever
-    is lower. None when
-    unknown (then nothing is refused). CLIPIG_NODES_MEMORY (bytes, or with a K/M/G suffix)
-    replaces what the device reports: for a machine shared with other jobs."""
+    is lower. None when unknown (then nothing is refused). CLIPIG_NODES_MEMORY (bytes, or
+    with a K/M/G suffix) replaces what the device reports: for a machine shared with other
+    jobs."""
     override = environment_override()
     if override is not None:
         return override
