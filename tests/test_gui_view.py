@@ -338,6 +338,7 @@ def test_template_gallery_shows_pictures_descriptions_and_opens(app):
     fire(app.gallery.buttons["lighthouse in a storm"])
     assert not app.gallery.shown
     assert app.document.kind == "template" and "lighthouse" in str(app.document.origin)
+    assert app.template_form is not None                 # asks for its inputs, as the menu does
 
 
 def test_paste_far_away_fits_the_graph_so_the_copies_are_seen(straw):

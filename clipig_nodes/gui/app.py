@@ -34,6 +34,7 @@ from .editor import EditorView
 from .document_actions import DocumentActions
 from .gallery import Gallery
 from .groups import GroupOverlay, next_color
+from .inputs_panel import open_template_asking
 from .menus import MenusAndKeys
 from .palette import Palette
 from .preview_window import PreviewWindow
@@ -177,7 +178,8 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self._node_menu()
         self._group_menu()
         self.preview_window = PreviewWindow()
-        self.gallery = Gallery(self.open_template, self.templates_dir)
+        # opens as the Templates menu does: asking for the template's inputs
+        self.gallery = Gallery(lambda path: open_template_asking(self, path), self.templates_dir)
         self.search = CanvasSearch(self.registry, self._add_from_search, self.text_handlers)
 
     def _fit_window(self) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..documents import GRAPH, LEGACY, PNG, load_document
@@ -138,18 +138,21 @@ class Template:
     name: str
     path: Path
     description: str
+    inputs: list = field(default_factory=list)      # (name, description) of each exposed input
 
 
 def templates(folder: Path | None = None) -> list[Template]:
-    """The graphs/ templates, by name, with their descriptions (unreadable ones skipped)."""
+    """The graphs/ templates, by name, with their descriptions and inputs (unreadable ones
+    skipped)."""
     folder = Path(folder or TEMPLATES_DIR)
     out = []
     for path in sorted(folder.glob(f"*{SUFFIX}")):
         try:
-            description = load_graph(path).description
+            graph = load_graph(path)
         except ProblemsError:
             continue
-        out.append(Template(suggested_name(path).replace("-", " "), path, description or ""))
+        out.append(Template(suggested_name(path).replace("-", " "), path, graph.description or "",
+                            [(i.name, i.description) for i in graph.inputs.values()]))
     return out
 
 

@@ -10,9 +10,8 @@ from typing import Callable
 import dearpygui.dearpygui as dpg
 import numpy as np
 
-from ..graph.fileformat import SUFFIX, load_graph
-from ..problems import ProblemsError
-from .files import TEMPLATES_DIR, suggested_name
+from ..graph.fileformat import SUFFIX
+from .files import templates
 from .runner import rgba
 
 THUMB = 128
@@ -26,17 +25,7 @@ def thumbnail_of(template: Path) -> Path | None:
 
 def cards(folder=None) -> list[dict]:
     """name, path, description, inputs [(name, description)], thumbnail path per template."""
-    out = []
-    for path in sorted(Path(folder or TEMPLATES_DIR).glob(f"*{SUFFIX}")):
-        try:
-            graph = load_graph(path)
-        except ProblemsError:
-            continue
-        inputs = [(i.name, i.description) for i in getattr(graph, "inputs", {}).values()]
-        out.append({"name": suggested_name(path).replace("-", " "), "path": path,
-                    "description": graph.description or "", "inputs": inputs,
-                    "thumbnail": thumbnail_of(path)})
-    return out
+    return [{**vars(t), "thumbnail": thumbnail_of(t.path)} for t in templates(folder)]
 
 
 class Gallery:
