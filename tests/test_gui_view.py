@@ -316,6 +316,12 @@ def test_start_up_steps_are_shown_with_a_spinner_until_the_first_epoch(straw):
     assert "first epoch" in dpg.get_value(panel.step_text)
     straw._run_message(RunMessage("epoch", 1, 10))
     assert panel.step is None and not dpg.is_item_shown(panel.step_text)
+    # a run that failed while compiling, then the next one: its seconds count from 0 again
+    panel.set_step("compiling the graph")
+    panel._step_since -= 30
+    straw._run_message(RunMessage("error", message="bad graph"))
+    panel.set_step("compiling the graph")
+    assert "(0 s)" in dpg.get_value(panel.step_text)
     from clipig_nodes.gui.run_panel import SIM_HELP
     assert "cosine similarity" in SIM_HELP and "times 100" in SIM_HELP
     panel.set_state("idle")

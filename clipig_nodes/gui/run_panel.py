@@ -41,8 +41,7 @@ class RunPanel:
         self.last_stats = None
         self.pixels = None
         self.mono_font = mono_font
-        self._step_since: float | None = None
-        self._step_name: str | None = None
+        self._step_since = time.monotonic()       # when the shown start-up step began
         self.recording = Recording(Path.cwd())      # the Record toggle (a video per run)
         with dpg.group(parent=parent) as self.group:
             dpg.add_text("Run", color=(170, 175, 190))
@@ -129,6 +128,8 @@ class RunPanel:
 
     def set_step(self, step: str | None) -> None:
         """Show what the start-up is doing (None: done)."""
+        if step != self.step:
+            self._step_since = time.monotonic()
         self.step = step
         dpg.configure_item(self.step_text, show=step is not None)
         self.spin()
@@ -137,8 +138,6 @@ class RunPanel:
         """Per frame while starting: the step with a turning spinner and the seconds so far."""
         if self.step is None:
             return
-        if self._step_since is None or self._step_name != self.step:
-            self._step_since, self._step_name = time.monotonic(), self.step
         seconds = time.monotonic() - self._step_since
         dpg.set_value(self.step_text, f"{SPINNER[int(seconds * 8) % 4]}  {self.step}  "
                                       f"({seconds:.0f} s)")
