@@ -43,7 +43,7 @@ from .run_panel import RunPanel
 from .run_control import RunControl
 from .runner import RUNNING, Runner
 from .theme import BACKGROUND, Themes, load_fonts
-from .zoom import ZoomStyles
+from .zoom import BASE_FONT, ZoomStyles
 
 APP_NAME = "clipig-nodes"
 
@@ -93,7 +93,7 @@ class App(MenusAndKeys, DocumentActions, RunControl):
         self.fonts = load_fonts()
         self.zoom_styles = ZoomStyles(self.fonts.get("ui_file"))
         if self.fonts.get("ui") is not None:
-            self.zoom_styles.fonts[15] = self.fonts["ui"]
+            self.zoom_styles.fonts[BASE_FONT] = self.fonts["ui"]      # the 100% size
         self._handlers()
         self.dialogs = Dialogs(self.text_handlers)
         self._build()

@@ -10,6 +10,7 @@ import dearpygui.dearpygui as dpg
 
 from ..registry import (CONSTRAINT, CONSTRAINT_CAT, FEATURE, FEATURE_CAT, IMAGE, MODEL,
                         MODEL_CAT, SINK, SOURCE, TARGET, TARGET_CAT, TRANSFORM)
+from .zoom import BASE_FONT
 
 # socket type -> pin and link colour
 SOCKET_COLORS = {
@@ -263,7 +264,7 @@ def _first_file(paths) -> str | None:
     return None
 
 
-def load_fonts(size: int = 15) -> dict[str, int | None]:
+def load_fonts(size: int = BASE_FONT) -> dict[str, int | None]:
     """A clearer font than Dear PyGui's built-in pixel font, when the system has one."""
     fonts = {"ui": None, "mono": None}
     regular, mono = _first_file(FONT_FILES), _first_file(MONO_FONT_FILES)
