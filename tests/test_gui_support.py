@@ -107,10 +107,24 @@ def shared_app(tmp_path_factory, run_options=None):
         atexit.register(_app.close)
     _app.run_options = dict(run_options or {})
     _app.dialogs.current and _app.dialogs.current.close()
+    _hide_floating_windows(_app)
     _app.history.mark_saved()
     _app.new_document()
     _app.pump(1)
     return _app
+
+
+def _hide_floating_windows(app) -> None:
+    """What an earlier module left open over the canvas (the Graph inputs and preview windows
+    sit at the top left, over the graph a screenshot test looks at) does not carry into the
+    next."""
+    import dearpygui.dearpygui as dpg
+
+    app.gallery.close()
+    for floating in (getattr(app, "inputs_window", None), getattr(app, "template_form", None),
+                     app.preview_window):
+        if floating is not None and floating.window is not None and dpg.does_item_exist(floating.window):
+            dpg.configure_item(floating.window, show=False)
 
 
 def fire(item, app_data=None, user_data=None):

@@ -322,6 +322,7 @@ def test_start_up_steps_are_shown_with_a_spinner_until_the_first_epoch(straw):
     straw._run_message(RunMessage("error", message="bad graph"))
     panel.set_step("compiling the graph")
     assert "(0 s)" in dpg.get_value(panel.step_text)
+    panel.set_step(None)                       # no spinner left ticking for later tests
     from clipig_nodes.gui.run_panel import SIM_HELP
     assert "cosine similarity" in SIM_HELP and "times 100" in SIM_HELP
     panel.set_state("idle")
